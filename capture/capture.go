@@ -1,0 +1,273 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/capture/publish"
+	"github.com/os2mo-cdc/mocdc/capture/source"
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// Deps are the clients capture uses; cmd builds them from configuration.
+type Deps struct {
+	// Pool is a normal connection pool to the MO store.
+	Pool *pgxpool.Pool
+	// ReplicationConfig connects with replication=database to the MO store.
+	ReplicationConfig *pgconn.Config
+	// KafkaOpts are the connection options (seed brokers, TLS, SASL);
+	// capture adds the transactional producer settings.
+	KafkaOpts []kgo.Opt
+	Topics    event.Topics
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
+	// Now is the clock for validity ticks; nil is time.Now.
+	Now func() time.Time
+	// Progress, when set, is told how the initial snapshot goes.
+	Progress Progress
+}
+
+// Capture is one capture process. Run it once; it is not safe for
+// concurrent use.
+type Capture struct {
+	cfg      Config
+	pool     *pgxpool.Pool
+	replCfg  *pgconn.Config
+	kopts    []kgo.Opt
+	topics   event.Topics
+	log      *slog.Logger
+	metrics  *metrics
+	now      func() time.Time
+	progress Progress
+
+	pub     *publish.Publisher
+	catalog *catalog
+	vers    *versions
+}
+
+// New returns a Capture. cfg gets its defaults; it must validate.
+func New(cfg Config, d Deps) (*Capture, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	return &Capture{
+		cfg: cfg, pool: d.Pool, replCfg: d.ReplicationConfig, kopts: d.KafkaOpts, topics: d.Topics,
+		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress,
+		catalog: newCatalog(), vers: newVersions(cfg.VersionCache),
+	}, nil
+}
+
+// Run captures until ctx ends. It first waits, as a standby, for the
+// single-active lock; then it sets up and streams. Any failure (PostgreSQL
+// or Kafka unreachable, a lost connection, a failed Kafka commit) is
+// logged, and after a capped, jittered backoff capture starts again from
+// its checkpoint: nothing is lost and nothing published twice. Run returns
+// nil when ctx is cancelled, or an error that retrying cannot fix.
+func (c *Capture) Run(ctx context.Context) error {
+	wait := c.cfg.RetryMin
+	for {
+		started := time.Now()
+		err := c.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var perm *permanentError
+		if errors.As(err, &perm) {
+			return err
+		}
+		c.metrics.restarts.Inc()
+		if time.Since(started) > time.Minute {
+			wait = c.cfg.RetryMin
+		}
+		sleep := wait/2 + rand.N(wait/2+1)
+		c.log.Warn("capture failed; restarting from checkpoint", slog.Any("err", err), slog.Duration("retry_in", sleep))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(sleep):
+		}
+		wait = min(wait*2, c.cfg.RetryMax)
+	}
+}
+
+// permanentError is a failure that retrying cannot fix (bad configuration,
+// a checkpoint that cannot be honoured).
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func (c *Capture) runOnce(ctx context.Context) error {
+	// The single-active lock: a session advisory lock held on its own
+	// connection for as long as this process captures. A standby blocks
+	// here; when the active process dies its session ends and the lock
+	// passes on.
+	lockConn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to the MO store: %w", err)
+	}
+	defer lockConn.Release()
+	c.metrics.active.Set(0)
+	var got bool
+	if err := lockConn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, c.cfg.LockID).Scan(&got); err != nil {
+		return fmt.Errorf("take capture lock: %w", err)
+	}
+	if !got {
+		c.log.Info("another capture holds the slot; waiting as standby", slog.String("slot", c.cfg.Slot))
+		if _, err := lockConn.Exec(ctx, `SELECT pg_advisory_lock($1)`, c.cfg.LockID); err != nil {
+			return fmt.Errorf("wait for capture lock: %w", err)
+		}
+	}
+	defer func() {
+		_, _ = lockConn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, c.cfg.LockID)
+	}()
+	c.metrics.active.Set(1)
+	c.log.Info("capture active", slog.String("slot", c.cfg.Slot))
+
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, c.kopts...),
+		kgo.TransactionalID("mocdc-capture-"+c.cfg.Slot),
+		kgo.TransactionTimeout(60*time.Second),
+		kgo.RecordRetries(10),
+		kgo.ProducerBatchMaxBytes(4<<20),
+		kgo.MaxBufferedRecords(100000),
+		kgo.ProducerLinger(0),
+	)...)
+	if err != nil {
+		return &permanentError{fmt.Errorf("kafka client: %w", err)}
+	}
+	defer cl.Close()
+	if err := publish.EnsureTopics(ctx, kadm.NewClient(cl), c.topics, c.cfg.Topics); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	c.pub = publish.New(cl, c.topics.Checkpoint())
+	// Fence a predecessor that died inside a Kafka transaction before
+	// reading the checkpoint.
+	if err := c.pub.Publish(ctx, publish.Batch{Checkpoint: publish.Checkpoint{Slot: "_fence/" + c.cfg.Slot}}); err != nil {
+		return fmt.Errorf("kafka transactions: %w", err)
+	}
+	cp, err := publish.ReadCheckpoint(ctx, c.kopts, c.topics.Checkpoint(), c.cfg.Slot)
+	if err != nil {
+		return err
+	}
+
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to the MO store: %w", err)
+	}
+	defer conn.Release()
+	if err := source.EnsurePublication(ctx, conn.Conn(), c.cfg.Publication); err != nil {
+		return err
+	}
+	slot, err := source.LookupSlot(ctx, conn.Conn(), c.cfg.Slot)
+	if err != nil {
+		return err
+	}
+	if err := c.catalog.Load(ctx, c.pool); err != nil {
+		return err
+	}
+	repl, err := pgconn.ConnectConfig(ctx, c.replConfig())
+	if err != nil {
+		return fmt.Errorf("replication connection to the MO store: %w", err)
+	}
+	defer repl.Close(context.WithoutCancel(ctx))
+
+	mk := &eventMaker{topics: c.topics, db: c.pool, catalog: c.catalog, versions: c.vers,
+		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() }}
+
+	switch {
+	case !slot.Exists:
+		if cp != nil && cp.SnapshotDone {
+			c.log.Warn("slot missing but a checkpoint exists: changes since the checkpoint may have been missed; taking a new snapshot",
+				slog.String("slot", c.cfg.Slot), slog.String("checkpoint_lsn", lsnString(cp.LSN)))
+		}
+		consistent, name, err := source.CreateSlot(ctx, repl, c.cfg.Slot)
+		if err != nil {
+			return err
+		}
+		c.log.Info("created replication slot", slog.String("slot", c.cfg.Slot), slog.String("lsn", consistent.String()))
+		tick := ""
+		if cp != nil {
+			tick = cp.Tick
+		}
+		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(consistent), Tick: tick,
+			Snapshot: &publish.SnapshotProgress{}}
+		if err := c.snapshot(ctx, cp, mk, name); err != nil {
+			return err
+		}
+	case cp == nil:
+		c.log.Warn("slot exists but no checkpoint: publishing a snapshot, then streaming from the slot's position",
+			slog.String("slot", c.cfg.Slot), slog.String("lsn", slot.ConfirmedFlush.String()))
+		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(slot.ConfirmedFlush), Snapshot: &publish.SnapshotProgress{}}
+		if err := c.snapshot(ctx, cp, mk, ""); err != nil {
+			return err
+		}
+	case cp.Snapshot != nil:
+		c.log.Info("resuming interrupted snapshot", slog.String("class", cp.Snapshot.Class), slog.Int64("published", cp.Snapshot.Published))
+		if err := c.snapshot(ctx, cp, mk, ""); err != nil {
+			return err
+		}
+	}
+	if cp.Tick == "" {
+		// Capture has just started: the snapshot holds today's state.
+		cp.Tick = string(mo.DateOf(c.now()))
+	}
+	return c.stream(ctx, repl, cp, mk)
+}
+
+// snapshot runs the initial snapshot in a REPEATABLE READ transaction: on
+// the exported snapshot when exported is set, else on a new one with the
+// visibility of the original (or of its own when there is none).
+func (c *Capture) snapshot(ctx context.Context, cp *publish.Checkpoint, mk *eventMaker, exported string) error {
+	tx, err := c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("begin snapshot transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if exported != "" {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET TRANSACTION SNAPSHOT '%s'", exported)); err != nil {
+			return fmt.Errorf("import exported snapshot %s: %w", exported, err)
+		}
+	}
+	if cp.Snapshot.Visible == "" {
+		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&cp.Snapshot.Visible); err != nil {
+			return fmt.Errorf("read snapshot: %w", err)
+		}
+	}
+	return c.runSnapshot(ctx, tx, cp, mk)
+}
+
+func (c *Capture) replConfig() *pgconn.Config {
+	cfg := c.replCfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	cfg.RuntimeParams["application_name"] = "mocdc-capture"
+	return cfg
+}
+
+func lsnString(l uint64) string {
+	return fmt.Sprintf("%X/%X", uint32(l>>32), uint32(l))
+}

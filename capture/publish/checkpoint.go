@@ -1,0 +1,99 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Checkpoint is how far capture has published, stored on the checkpoint
+// topic under the slot name, in the same Kafka transaction as the events.
+type Checkpoint struct {
+	// Slot is the replication slot the position belongs to.
+	Slot string `json:"slot"`
+	// LSN is the end LSN of the last source transaction whose events are
+	// published; capture skips transactions that end at or before it.
+	LSN uint64 `json:"lsn"`
+	// Snapshot is the progress of the initial snapshot; nil once it is done
+	// or when there was none.
+	Snapshot *SnapshotProgress `json:"snapshot,omitempty"`
+	// SnapshotDone is set once the initial snapshot has been published.
+	SnapshotDone bool `json:"snapshot_done"`
+	// Tick is the last validity day the clock has emitted ticks for.
+	Tick string `json:"tick,omitempty"`
+}
+
+// SnapshotProgress says where an interrupted initial snapshot resumes.
+type SnapshotProgress struct {
+	// Visible is pg_current_snapshot() of the exported snapshot: the
+	// registrations visible in it are the ones the snapshot publishes, also
+	// when it resumes under a later snapshot.
+	Visible string `json:"visible"`
+	// Class is the LoRa class being published; Classes before it are done.
+	Class string `json:"class"`
+	// After is the last object uuid of Class that has been published.
+	After string `json:"after"`
+	// Published counts the snapshot events published so far.
+	Published int64 `json:"published"`
+}
+
+// ReadCheckpoint returns the last committed checkpoint of slot from topic,
+// or nil if there is none. It reads the single-partition compacted topic
+// from the start up to its last stable offset with read_committed
+// isolation, so an open (abandoned) transaction of a dead predecessor is
+// neither waited for nor read.
+// base holds the connection options (seed brokers, TLS, SASL).
+func ReadCheckpoint(ctx context.Context, base []kgo.Opt, topic, slot string) (*Checkpoint, error) {
+	rd, err := kgo.NewClient(append(append([]kgo.Opt{}, base...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	)...)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	defer rd.Close()
+	adm := kadm.NewClient(rd)
+	ends, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: list offsets of %s: %w", topic, err)
+	}
+	lo, ok := ends.Lookup(topic, 0)
+	if !ok || lo.Err != nil {
+		return nil, fmt.Errorf("read checkpoint: topic %s partition 0: %v", topic, lo.Err)
+	}
+	if lo.Offset == 0 {
+		return nil, nil
+	}
+	var last *Checkpoint
+	for {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = errors.Join(ferr, err) })
+		if ferr != nil {
+			return nil, fmt.Errorf("read checkpoint topic %s: %w", topic, ferr)
+		}
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() && string(r.Key) == slot && r.Value != nil {
+				var c Checkpoint
+				if err := json.Unmarshal(r.Value, &c); err == nil {
+					last = &c
+				}
+			}
+			if r.Offset+1 >= lo.Offset {
+				done = true
+			}
+		})
+		if done {
+			return last, nil
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/os2mo-cdc/mocdc/schema/lora"
+)
+
+// zeroUUID sorts before every uuid: scanning starts after it.
+const zeroUUID = "00000000-0000-0000-0000-000000000000"
+
+// visibleIn is true for a registration row whose inserting transaction is
+// visible in the pg_snapshot $3. Row xmin is a 32-bit xid; it is widened to
+// xid8 with the epoch of the current snapshot (an xid above the current
+// one's low half belongs to the previous epoch). Frozen xids (below 3) are
+// always visible.
+const visibleIn = `(r.xmin::text::bigint < 3 OR pg_visible_in_snapshot(
+	((((pg_snapshot_xmax(pg_current_snapshot())::text::bigint >> 32)
+	   - CASE WHEN r.xmin::text::bigint > (pg_snapshot_xmax(pg_current_snapshot())::text::bigint & 4294967295) THEN 1 ELSE 0 END) << 32)
+	 | r.xmin::text::bigint)::text::xid8, $3::pg_snapshot))`
+
+// Current returns, for the next up to limit objects of class c after uuid
+// after (in uuid order), the registration that was current in the
+// pg_snapshot visible: the latest one whose transaction is visible in it.
+// Objects whose current registration is a delete (Slettet) are skipped but
+// still advance next, the uuid to resume after. A fresh snapshot passes its
+// own pg_current_snapshot(); a resumed one passes the original's, so every
+// chunk describes the same instant.
+func Current(ctx context.Context, tx pgx.Tx, c *lora.Class, after string, limit int, visible string) (regs []*Registration, next string, err error) {
+	if after == "" {
+		after = zeroUUID
+	}
+	fk := pgx.Identifier{c.ObjectFK()}.Sanitize()
+	sql := fmt.Sprintf(`SELECT DISTINCT ON (r.%[1]s) r.id, r.%[1]s::text, (r.registrering).livscykluskode::text
+		FROM %[2]s r WHERE r.%[1]s > $1::uuid AND %[3]s
+		ORDER BY r.%[1]s, r.id DESC LIMIT $2`, fk, q(c.RegistreringTable()), visibleIn)
+	rows, err := tx.Query(ctx, sql, after, limit, visible)
+	if err != nil {
+		return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var uuid, life string
+		if err := rows.Scan(&id, &uuid, &life); err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)
+		}
+		next = uuid
+		if lora.Lifecycle(life) != lora.Slettet {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)
+	}
+	regs, err = ReadRegistrations(ctx, tx, c, ids)
+	return regs, next, err
+}
+
+// Actors returns every row of the actor table.
+func Actors(ctx context.Context, db Querier) (map[string]string, error) {
+	rows, err := db.Query(ctx, `SELECT actor::text, name FROM actual_state.actor`)
+	if err != nil {
+		return nil, fmt.Errorf("read actors: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("read actors: %w", err)
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

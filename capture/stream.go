@@ -1,0 +1,232 @@
+package capture
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/os2mo-cdc/mocdc/capture/assemble"
+	"github.com/os2mo-cdc/mocdc/capture/build"
+	"github.com/os2mo-cdc/mocdc/capture/decode"
+	"github.com/os2mo-cdc/mocdc/capture/publish"
+	"github.com/os2mo-cdc/mocdc/capture/source"
+	"github.com/os2mo-cdc/mocdc/schema/event"
+)
+
+// pending is a batch of source transactions not yet published.
+type pending struct {
+	results []txnResult
+	events  int
+	end     pglogrepl.LSN
+	since   time.Time
+}
+
+// stream tails the slot from cp.LSN and publishes until ctx ends or
+// something fails.
+func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.Checkpoint, mk *eventMaker) error {
+	binary := *c.cfg.Binary && source.ServerSupportsBinary(repl)
+	st, err := source.Start(ctx, repl, c.cfg.Slot, pglogrepl.LSN(cp.LSN), source.Options{Publication: c.cfg.Publication, Binary: binary})
+	if err != nil {
+		return err
+	}
+	c.log.Info("streaming", slog.String("slot", c.cfg.Slot), slog.String("lsn", lsnString(cp.LSN)), slog.Bool("binary", binary))
+	asm, err := assemble.New(assemble.Config{MemoryBudget: c.cfg.MemoryBudget, SpillDir: c.cfg.SpillDir})
+	if err != nil {
+		return &permanentError{err}
+	}
+	defer asm.Close()
+
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	if c.cfg.Heartbeat > 0 {
+		hb := &source.Heartbeat{Pool: c.pool, Interval: c.cfg.Heartbeat}
+		go hb.Run(bg, func(err error) { c.log.Warn("heartbeat failed", slog.Any("err", err)) })
+	}
+	go c.watchLag(bg)
+
+	dec := decode.New()
+	var col build.Collector
+	var batch pending
+	flush := func() error {
+		if len(batch.results) == 0 {
+			return nil
+		}
+		if err := c.publishBatch(ctx, mk, cp, &batch); err != nil {
+			return err
+		}
+		st.Confirm(batch.end)
+		c.metrics.confirmedLSN.Set(float64(batch.end))
+		batch = pending{}
+		return nil
+	}
+	for {
+		wait := 500 * time.Millisecond
+		if len(batch.results) > 0 {
+			wait = max(0, c.cfg.BatchLinger-time.Since(batch.since))
+		}
+		msg, err := st.Next(ctx, wait)
+		if errors.Is(err, source.ErrIdle) {
+			if err := flush(); err != nil {
+				return err
+			}
+			if asm.Stats().OpenTxns == 0 {
+				// Nothing in flight: every transaction that committed before
+				// the server's end is published (or had nothing for us).
+				if end := st.ServerEnd(); end > st.Confirmed() {
+					st.Confirm(end)
+				}
+				if err := c.tick(ctx, cp, mk); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		item, err := asm.Add(msg.WALStart, msg.Data)
+		if err != nil {
+			return fmt.Errorf("assemble at %s: %w", msg.WALStart, err)
+		}
+		if item.Message != nil {
+			// A heartbeat or other non-transactional message.
+			if len(batch.results) == 0 && asm.Stats().OpenTxns == 0 && item.Message.LSN > st.Confirmed() {
+				st.Confirm(item.Message.LSN)
+			}
+			continue
+		}
+		t := item.Txn
+		if t == nil {
+			continue
+		}
+		if uint64(t.EndLSN) <= cp.LSN {
+			// Published before a restart; the slot had not been told yet.
+			t.Close()
+			continue
+		}
+		res, err := c.collect(t, dec, &col)
+		t.Close()
+		if err != nil {
+			return err
+		}
+		if len(batch.results) == 0 {
+			batch.since = time.Now()
+		}
+		batch.results = append(batch.results, res)
+		batch.events += len(res.regs) + len(res.reads) + len(res.actors) + len(res.rejected)
+		batch.end = t.EndLSN
+		c.metrics.spilledBytes.Set(float64(asm.Stats().DiskBytes))
+		if batch.events >= c.cfg.BatchEvents || time.Since(batch.since) >= c.cfg.BatchLinger {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// collect decodes one committed transaction into registrations, reads and
+// actors. Rows that cannot be decoded become dead letters; the rest goes on.
+func (c *Capture) collect(t *assemble.Txn, dec *decode.Decoder, col *build.Collector) (txnResult, error) {
+	col.Reset()
+	res := txnResult{src: event.Source{LSN: t.CommitLSN.String(), Xid: t.Xid, CommitTime: t.CommitTime}}
+	rows := 0
+	for msg, err := range t.Messages() {
+		if err != nil {
+			return res, fmt.Errorf("read transaction %d: %w", t.Xid, err)
+		}
+		if skip := c.isTouch(dec, msg, t.Streamed); skip {
+			rows++
+			col.Dropped++
+			continue
+		}
+		row, err := dec.Decode(msg, t.Streamed)
+		if err != nil {
+			res.rejected = append(res.rejected, event.DeadLetter{Stage: "decode", Reason: err.Error(), Source: res.src})
+			continue
+		}
+		if row == nil {
+			continue
+		}
+		rows++
+		if err := col.Add(row); err != nil {
+			res.rejected = append(res.rejected, event.DeadLetter{Stage: "decode", Reason: err.Error(), Source: res.src, Table: row.Table()})
+		}
+	}
+	res.regs = append(res.regs, col.Registrations()...)
+	res.reads = append(res.reads, col.Reads()...)
+	res.actors = append(res.actors, col.Actors()...)
+	for _, r := range col.Rejected() {
+		res.rejected = append(res.rejected, event.DeadLetter{Stage: "build", Reason: r.Reason, Source: res.src, Table: r.Table, Registration: r.Registration})
+	}
+	c.metrics.txns.Inc()
+	c.metrics.rows.Add(float64(rows))
+	c.metrics.touchDropped.Add(float64(col.Dropped))
+	return res, nil
+}
+
+// isTouch recognises an UPDATE of an attribute or relation row from its
+// relation id alone, without decoding the tuple: these are the active_tils
+// touch updates, never an MO change.
+func (c *Capture) isTouch(dec *decode.Decoder, msg []byte, inStream bool) bool {
+	if len(msg) < 5 || msg[0] != 'U' {
+		return false
+	}
+	p := 1
+	if inStream {
+		p = 5
+	}
+	if len(msg) < p+4 {
+		return false
+	}
+	rel, ok := dec.Relation(binary.BigEndian.Uint32(msg[p:]))
+	if !ok {
+		return false
+	}
+	return build.IsTouchTable(rel.Name)
+}
+
+// publishBatch publishes the events of the pending transactions and the
+// checkpoint at their end in one Kafka transaction.
+func (c *Capture) publishBatch(ctx context.Context, mk *eventMaker, cp *publish.Checkpoint, b *pending) error {
+	recs, err := mk.records(ctx, b.results)
+	if err != nil {
+		return err
+	}
+	next := *cp
+	next.LSN = uint64(b.end)
+	start := time.Now()
+	if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: next}); err != nil {
+		return err
+	}
+	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	c.metrics.batches.Inc()
+	*cp = next
+	for _, r := range recs {
+		if r.Topic == c.topics.DeadLetter() || r.Value == nil {
+			continue
+		}
+		c.metrics.events.WithLabelValues(r.Topic, "").Inc()
+	}
+	return nil
+}
+
+func (c *Capture) watchLag(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if lag, err := source.SlotLag(ctx, c.pool, c.cfg.Slot); err == nil {
+				c.metrics.slotLag.Set(float64(lag))
+			}
+		}
+	}
+}
