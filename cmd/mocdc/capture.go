@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/os2mo-cdc/mocdc/capture"
+	"github.com/os2mo-cdc/mocdc/schema/event"
+)
+
+func runCapture(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
+	path := fs.String("config", "mocdc.yaml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
+	c, closeFn, err := newCapture(ctx, log, cfg, reg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return c.Run(ctx)
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// newCapture builds the clients capture needs from cfg.
+func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg prometheus.Registerer) (*capture.Capture, func(), error) {
+	pool, err := pgxpool.New(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	replCfg, err := pgconn.ParseConfig(cfg.Store.DSN)
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	c, err := capture.New(cfg.Capture, capture.Deps{
+		Pool:              pool,
+		ReplicationConfig: replCfg,
+		KafkaOpts:         kafkaOpts(cfg, log),
+		Topics:            event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+		Logger:            log.With("component", "capture"),
+		Registry:          reg,
+		Progress: func(class string, n int64) {
+			log.Info("snapshot progress", slog.String("class", class), slog.Int64("objects", n))
+		},
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return c, pool.Close, nil
+}
+
+func kafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+		kgo.WithLogger(kslog.New(log.With("component", "kafka"))),
+	}
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on addr until ctx ends.
+func serveMetrics(ctx context.Context, log *slog.Logger, addr string, reg *prometheus.Registry) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			log.Error("metrics listener failed", slog.String("addr", addr), slog.Any("err", err))
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+}

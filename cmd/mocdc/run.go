@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// runAll runs capture and, when configured, the demo load in one process.
+func runAll(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	path := fs.String("config", "mocdc.yaml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
+	g, ctx := errgroup.WithContext(ctx)
+	if cfg.Demo.Enabled {
+		if err := demoPrepare(ctx, log, cfg); err != nil {
+			return err
+		}
+		g.Go(func() error { return demoChurn(ctx, log, cfg) })
+	}
+	c, closeFn, err := newCapture(ctx, log, cfg, reg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	g.Go(func() error { return c.Run(ctx) })
+	return g.Wait()
+}
