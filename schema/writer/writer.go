@@ -1,0 +1,159 @@
+package writer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/os2mo-cdc/mocdc/schema/lora"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/schema/store"
+)
+
+// Store is the LoRa writer that Writer drives: one PostgreSQL transaction
+// per call, each writing one registration. *store.Writer implements it.
+type Store interface {
+	Create(ctx context.Context, c *lora.Class, uuid string, m store.Meta, s lora.State) error
+	Current(ctx context.Context, c *lora.Class, uuid string) (lora.State, store.Meta, error)
+	Update(ctx context.Context, c *lora.Class, uuid string, m store.Meta, s lora.State) error
+	Delete(ctx context.Context, c *lora.Class, uuid string, m store.Meta) error
+}
+
+// Scopes looks up the scope (omfang) of a class, for addresses.
+type Scopes interface {
+	ClassScope(ctx context.Context, class string) (string, error)
+}
+
+// Writer makes MO changes. It is safe for concurrent use when Store is, but
+// two concurrent changes of the same object race as they would in OS2mo
+// without its locking: churn changes each object from one goroutine.
+type Writer struct {
+	store  Store
+	scopes Scopes
+	org    string
+}
+
+// New returns a Writer that ties every object to root organisation org.
+func New(st Store, scopes Scopes, org string) *Writer {
+	return &Writer{store: st, scopes: scopes, org: org}
+}
+
+// Meta is who makes a change and why (OS2mo's registration actor and note).
+type Meta struct {
+	Actor string
+	Note  string
+}
+
+// Notes OS2mo writes.
+const (
+	NoteCreate    = "Oprettet i MO"
+	NoteTerminate = "Afslut"
+	NoteDelete    = "Slet"
+)
+
+func classOf(typ mo.Type) (*mo.Spec, *lora.Class, error) {
+	spec := mo.SpecOf(typ)
+	if spec == nil {
+		return nil, nil, fmt.Errorf("unknown MO type %q", typ)
+	}
+	return spec, lora.ClassByName(spec.Class), nil
+}
+
+func (w *Writer) context(ctx context.Context, spec *mo.Spec, f Fields, cur *lora.State) (Context, error) {
+	cx := Context{Organisation: w.org}
+	if spec.Type != mo.Address {
+		return cx, nil
+	}
+	if at, ok := f["address_type"].(string); ok && at != "" {
+		scope, err := w.scopes.ClassScope(ctx, at)
+		if err != nil {
+			return cx, fmt.Errorf("scope of address type %s: %w", at, err)
+		}
+		cx.Scope = scope
+		return cx, nil
+	}
+	if cur != nil {
+		for _, r := range cur.Relations {
+			if r.Kind == "adresser" && r.ObjektType != "" {
+				cx.Scope = r.ObjektType
+			}
+		}
+	}
+	return cx, nil
+}
+
+// Create writes a new object of type typ valid during v.
+func (w *Writer) Create(ctx context.Context, typ mo.Type, uuid string, v mo.Validity, f Fields, m Meta) error {
+	spec, c, err := classOf(typ)
+	if err != nil {
+		return err
+	}
+	cx, err := w.context(ctx, spec, f, nil)
+	if err != nil {
+		return err
+	}
+	s, err := Encode(spec, v.Period(), f, cx)
+	if err != nil {
+		return err
+	}
+	if m.Note == "" {
+		m.Note = NoteCreate
+	}
+	return w.store.Create(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Opstaaet}, s)
+}
+
+// Update sets fields f of an object during v (OS2mo's edit: typically from
+// a date, open-ended).
+func (w *Writer) Update(ctx context.Context, typ mo.Type, uuid string, v mo.Validity, f Fields, m Meta) error {
+	spec, c, err := classOf(typ)
+	if err != nil {
+		return err
+	}
+	cur, _, err := w.store.Current(ctx, c, uuid)
+	if err != nil {
+		return err
+	}
+	cx, err := w.context(ctx, spec, f, &cur)
+	if err != nil {
+		return err
+	}
+	s, err := Apply(spec, cur, v.Period(), f, cx)
+	if err != nil {
+		return err
+	}
+	if m.Note == "" {
+		m.Note = "Rediger " + string(typ)
+	}
+	return w.store.Update(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, s)
+}
+
+// Terminate ends an object after lastDay.
+func (w *Writer) Terminate(ctx context.Context, typ mo.Type, uuid string, lastDay mo.Date, m Meta) error {
+	_, c, err := classOf(typ)
+	if err != nil {
+		return err
+	}
+	cur, _, err := w.store.Current(ctx, c, uuid)
+	if err != nil {
+		return err
+	}
+	if m.Note == "" {
+		m.Note = NoteTerminate
+	}
+	return w.store.Update(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, Terminate(c, cur, lastDay))
+}
+
+// Delete deletes an object (a registration with lifecycle Slettet).
+func (w *Writer) Delete(ctx context.Context, typ mo.Type, uuid string, m Meta) error {
+	_, c, err := classOf(typ)
+	if err != nil {
+		return err
+	}
+	if m.Note == "" {
+		m.Note = NoteDelete
+	}
+	return w.store.Delete(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Slettet})
+}
+
+// ErrNoChange is returned (wrapped) when an update changes nothing; like
+// OS2mo, the transaction is rolled back.
+var ErrNoChange = store.ErrNoChange
