@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,20 +38,25 @@ type Deps struct {
 	Now func() time.Time
 	// Progress, when set, is told how the initial snapshot goes.
 	Progress Progress
+	// AfterCommit, when set, runs after each Kafka commit of streamed
+	// events and before the position is confirmed to PostgreSQL. Tests use
+	// it to crash in exactly that gap; leave it nil.
+	AfterCommit func()
 }
 
 // Capture is one capture process. Run it once; it is not safe for
 // concurrent use.
 type Capture struct {
-	cfg      Config
-	pool     *pgxpool.Pool
-	replCfg  *pgconn.Config
-	kopts    []kgo.Opt
-	topics   event.Topics
-	log      *slog.Logger
-	metrics  *metrics
-	now      func() time.Time
-	progress Progress
+	cfg         Config
+	pool        *pgxpool.Pool
+	replCfg     *pgconn.Config
+	kopts       []kgo.Opt
+	topics      event.Topics
+	log         *slog.Logger
+	metrics     *metrics
+	now         func() time.Time
+	progress    Progress
+	afterCommit func()
 
 	pub     *publish.Publisher
 	catalog *catalog
@@ -74,7 +80,7 @@ func New(cfg Config, d Deps) (*Capture, error) {
 	}
 	return &Capture{
 		cfg: cfg, pool: d.Pool, replCfg: d.ReplicationConfig, kopts: d.KafkaOpts, topics: d.Topics,
-		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress,
+		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress, afterCommit: d.AfterCommit,
 		catalog: newCatalog(), vers: newVersions(cfg.VersionCache),
 	}, nil
 }
@@ -217,10 +223,20 @@ func (c *Capture) runOnce(ctx context.Context) error {
 			return err
 		}
 	case cp == nil:
-		c.log.Warn("slot exists but no checkpoint: publishing a snapshot, then streaming from the slot's position",
-			slog.String("slot", c.cfg.Slot), slog.String("lsn", slot.ConfirmedFlush.String()))
-		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(slot.ConfirmedFlush), Snapshot: &publish.SnapshotProgress{}}
-		if err := c.snapshot(ctx, cp, mk, ""); err != nil {
+		// Nothing was ever published from this slot (capture stopped
+		// between creating it and its first commit, or the topics were
+		// deleted): start over with a new slot and exported snapshot, so
+		// the snapshot and the stream meet exactly.
+		c.log.Warn("slot exists but no checkpoint: recreating the slot for a clean initial snapshot", slog.String("slot", c.cfg.Slot))
+		if err := pglogrepl.DropReplicationSlot(ctx, repl, c.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
+			return fmt.Errorf("drop slot %s without checkpoint: %w", c.cfg.Slot, err)
+		}
+		consistent, name, err := source.CreateSlot(ctx, repl, c.cfg.Slot)
+		if err != nil {
+			return err
+		}
+		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(consistent), Snapshot: &publish.SnapshotProgress{}}
+		if err := c.snapshot(ctx, cp, mk, name); err != nil {
 			return err
 		}
 	case cp.Snapshot != nil:
@@ -265,6 +281,9 @@ func (c *Capture) replConfig() *pgconn.Config {
 	}
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = "mocdc-capture"
+	// Text-format tuples print timestamps in the walsender's DateStyle; the
+	// decoder reads ISO.
+	cfg.RuntimeParams["DateStyle"] = "ISO"
 	return cfg
 }
 

@@ -63,8 +63,10 @@ func checkSequences(t *testing.T, got consumed, store map[string][]int64) {
 		want := store[k]
 		evs := perObject[k]
 		var have []int64
+		var ops []string
 		for _, ev := range evs {
 			have = append(have, ev.Registration.ID)
+			ops = append(ops, string(ev.Op))
 		}
 		if len(evs) > 0 && evs[0].Op == event.Snapshot {
 			// The store's sequence from the snapshotted registration on.
@@ -78,7 +80,7 @@ func checkSequences(t *testing.T, got consumed, store map[string][]int64) {
 		if fmt.Sprint(have) != fmt.Sprint(want) {
 			bad++
 			if bad < 10 {
-				t.Errorf("%s: events for registrations %v, store has %v", k, have, want)
+				t.Errorf("%s: events for registrations %v (%v), store has %v", k, have, ops, want)
 			}
 		}
 		delete(perObject, k)
@@ -90,7 +92,6 @@ func checkSequences(t *testing.T, got consumed, store map[string][]int64) {
 		t.Errorf("%d objects differ", bad)
 	}
 }
-
 
 // TestCaptureChurnSequences: after a snapshot of a seeded store and random
 // churn of every type and change kind, the events read with read_committed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -51,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	return &env{
 		t: t, dsn: dsn, pool: pool, brokers: testenv.KafkaBrokers(t),
 		topics: event.Topics{Prefix: prefix},
-		slot:   "s_" + strings.ToLower(strings.Map(func(r rune) rune {
+		slot: "s_" + strings.ToLower(strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 				return r
 			}
@@ -241,4 +242,10 @@ func (e *env) waitSlot(within time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	e.t.Fatalf("capture did not create slot %s within %s", e.slot, within)
+}
+
+func gauge(g interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	_ = g.Write(&m)
+	return m.GetGauge().GetValue()
 }

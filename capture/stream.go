@@ -30,12 +30,12 @@ type pending struct {
 // stream tails the slot from cp.LSN and publishes until ctx ends or
 // something fails.
 func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.Checkpoint, mk *eventMaker) error {
-	binary := *c.cfg.Binary && source.ServerSupportsBinary(repl)
-	st, err := source.Start(ctx, repl, c.cfg.Slot, pglogrepl.LSN(cp.LSN), source.Options{Publication: c.cfg.Publication, Binary: binary})
+	useBinary := *c.cfg.Binary && source.ServerSupportsBinary(repl)
+	st, err := source.Start(ctx, repl, c.cfg.Slot, pglogrepl.LSN(cp.LSN), source.Options{Publication: c.cfg.Publication, Binary: useBinary})
 	if err != nil {
 		return err
 	}
-	c.log.Info("streaming", slog.String("slot", c.cfg.Slot), slog.String("lsn", lsnString(cp.LSN)), slog.Bool("binary", binary))
+	c.log.Info("streaming", slog.String("slot", c.cfg.Slot), slog.String("lsn", lsnString(cp.LSN)), slog.Bool("binary", useBinary))
 	asm, err := assemble.New(assemble.Config{MemoryBudget: c.cfg.MemoryBudget, SpillDir: c.cfg.SpillDir})
 	if err != nil {
 		return &permanentError{err}
@@ -60,10 +60,24 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		if err := c.publishBatch(ctx, mk, cp, &batch); err != nil {
 			return err
 		}
+		if c.afterCommit != nil {
+			c.afterCommit()
+		}
 		st.Confirm(batch.end)
 		c.metrics.confirmedLSN.Set(float64(batch.end))
 		batch = pending{}
 		return nil
+	}
+	// Validity ticks are checked about once a second, between batches, when
+	// no transaction is open: the state they read is then no newer than
+	// what has been published.
+	var lastTick time.Time
+	maybeTick := func() error {
+		if len(batch.results) > 0 || asm.Stats().OpenTxns > 0 || time.Since(lastTick) < time.Second {
+			return nil
+		}
+		lastTick = time.Now()
+		return c.tick(ctx, cp, mk)
 	}
 	for {
 		wait := 500 * time.Millisecond
@@ -75,15 +89,12 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			if err := flush(); err != nil {
 				return err
 			}
-			if asm.Stats().OpenTxns == 0 {
-				// Nothing in flight: every transaction that committed before
-				// the server's end is published (or had nothing for us).
-				if end := st.ServerEnd(); end > st.Confirmed() {
-					st.Confirm(end)
-				}
-				if err := c.tick(ctx, cp, mk); err != nil {
-					return err
-				}
+			// The server's WAL end is NOT confirmed here: the walsender may
+			// not have decoded up to it yet, and confirming it would skip
+			// transactions on restart. Idle slots advance through the
+			// heartbeat messages below instead.
+			if err := maybeTick(); err != nil {
+				return err
 			}
 			continue
 		}
@@ -95,9 +106,15 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			return fmt.Errorf("assemble at %s: %w", msg.WALStart, err)
 		}
 		if item.Message != nil {
-			// A heartbeat or other non-transactional message.
+			// A heartbeat or other non-transactional message. Decoding is
+			// sequential, so every transaction that committed before it has
+			// been received; with nothing pending or open, its position is
+			// safe to confirm.
 			if len(batch.results) == 0 && asm.Stats().OpenTxns == 0 && item.Message.LSN > st.Confirmed() {
 				st.Confirm(item.Message.LSN)
+			}
+			if err := maybeTick(); err != nil {
+				return err
 			}
 			continue
 		}
@@ -124,6 +141,9 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		c.metrics.spilledBytes.Set(float64(asm.Stats().DiskBytes))
 		if batch.events >= c.cfg.BatchEvents || time.Since(batch.since) >= c.cfg.BatchLinger {
 			if err := flush(); err != nil {
+				return err
+			}
+			if err := maybeTick(); err != nil {
 				return err
 			}
 		}

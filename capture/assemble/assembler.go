@@ -42,6 +42,7 @@ type Assembler struct {
 	streams   map[uint32]*Txn // open streamed transactions by top-level xid
 	inStream  bool            // between STREAM START and STREAM STOP
 	streamTxn *Txn            // the transaction of the current chunk
+	openMem   int64           // memory held by open transactions; the budget applies to it
 	closed    bool
 }
 
@@ -178,9 +179,8 @@ func (a *Assembler) Add(walStart pglogrepl.LSN, msg []byte) (Item, error) {
 		}
 		if m.SubXid == m.Xid {
 			delete(a.streams, m.Xid)
-			a.st.open.Add(-1)
 			a.st.aborted.Add(1)
-			return Item{}, t.Close()
+			return Item{}, a.discard(t)
 		}
 		if t.buf.aborted == nil {
 			t.buf.aborted = map[uint32]struct{}{}
@@ -277,6 +277,8 @@ func (a *Assembler) open(xid uint32, walStart pglogrepl.LSN, streamed bool) *Txn
 func (a *Assembler) commit(t *Txn, commitLSN, endLSN pglogrepl.LSN, at time.Time) (Item, error) {
 	t.CommitLSN, t.EndLSN, t.CommitTime = commitLSN, endLSN, at
 	a.st.open.Add(-1)
+	a.openMem -= t.buf.mem
+	a.st.openMemory.Add(-t.buf.mem)
 	if t.buf.spill != nil {
 		if err := t.buf.spill.flush(); err != nil {
 			return Item{}, errors.Join(err, t.Close())
@@ -293,7 +295,15 @@ func (a *Assembler) buffer(msg []byte) error {
 		if len(msg) < 5 {
 			return &ProtocolError{Reason: "streamed message without xid"}
 		}
-		return a.append(a.streamTxn, binary.BigEndian.Uint32(msg[1:]), msg)
+		xid := binary.BigEndian.Uint32(msg[1:])
+		if msg[0] == byte(pglogrepl.MessageTypeRelation) || msg[0] == byte(pglogrepl.MessageTypeType) {
+			// pgoutput sends R and Y under the subtransaction's xid
+			// but counts them as sent for the whole transaction, so
+			// they must survive a subtransaction abort: record them
+			// under the invalid xid 0, which no abort names.
+			xid = 0
+		}
+		return a.append(a.streamTxn, xid, msg)
 	case a.cur != nil:
 		return a.append(a.cur, a.cur.Xid, msg)
 	}
@@ -304,13 +314,15 @@ func (a *Assembler) buffer(msg []byte) error {
 func (a *Assembler) append(t *Txn, xid uint32, msg []byte) error {
 	if t.buf.spill == nil {
 		grow := t.buf.growth(recHeader + len(msg))
-		if grow > 0 && a.st.memory.Load()+int64(grow) > a.cfg.MemoryBudget {
+		if grow > 0 && a.openMem+int64(grow) > a.cfg.MemoryBudget {
 			if err := a.makeRoom(t, int64(grow)); err != nil {
 				return err
 			}
 		}
 		if t.buf.spill == nil {
 			if grow > 0 {
+				a.openMem += int64(grow)
+				a.st.openMemory.Add(int64(grow))
 				a.st.memory.Add(int64(grow))
 			}
 			t.buf.appendMem(xid, msg, grow)
@@ -328,20 +340,16 @@ func (a *Assembler) append(t *Txn, xid uint32, msg []byte) error {
 
 // makeRoom spills the largest open transactions until grow more bytes fit
 // into the budget or t itself has spilled (then it needs no memory).
-// Released transactions cannot spill; while the caller holds them, new
-// messages go to disk.
 func (a *Assembler) makeRoom(t *Txn, grow int64) error {
-	for a.st.memory.Load()+grow > a.cfg.MemoryBudget && t.buf.spill == nil {
-		victim := a.cur
+	for a.openMem+grow > a.cfg.MemoryBudget && t.buf.spill == nil {
+		victim := t
+		if a.cur != nil && a.cur.buf.mem > victim.buf.mem {
+			victim = a.cur
+		}
 		for _, s := range a.streams {
-			if victim == nil || s.buf.mem > victim.buf.mem {
+			if s.buf.mem > victim.buf.mem {
 				victim = s
 			}
-		}
-		if victim == nil || victim.buf.mem == 0 {
-			// No open transaction holds memory (what there is belongs
-			// to released ones): t goes to disk from its first byte.
-			victim = t
 		}
 		if err := a.spill(victim); err != nil {
 			return err
@@ -362,12 +370,22 @@ func (a *Assembler) spill(t *Txn) error {
 		}
 	}
 	t.buf.spill = s
+	a.openMem -= t.buf.mem
+	a.st.openMemory.Add(-t.buf.mem)
 	a.st.memory.Add(-t.buf.mem)
 	a.st.disk.Add(s.size)
 	a.st.spilledBytes.Add(s.size)
 	a.st.spilledTxns.Add(1)
 	t.buf.chunks, t.buf.mem = nil, 0
 	return nil
+}
+
+// discard drops an open transaction.
+func (a *Assembler) discard(t *Txn) error {
+	a.st.open.Add(-1)
+	a.openMem -= t.buf.mem
+	a.st.openMemory.Add(-t.buf.mem)
+	return t.Close()
 }
 
 // Reset discards every open transaction (and its spill file), as needed
@@ -377,12 +395,10 @@ func (a *Assembler) spill(t *Txn) error {
 func (a *Assembler) Reset() error {
 	var errs []error
 	if a.cur != nil {
-		errs = append(errs, a.cur.Close())
-		a.st.open.Add(-1)
+		errs = append(errs, a.discard(a.cur))
 	}
 	for xid, t := range a.streams {
-		errs = append(errs, t.Close())
-		a.st.open.Add(-1)
+		errs = append(errs, a.discard(t))
 		delete(a.streams, xid)
 	}
 	a.cur, a.inStream, a.streamTxn = nil, false, nil

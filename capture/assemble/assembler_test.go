@@ -12,13 +12,13 @@ import (
 
 // txnSummary is what the tests compare of a released transaction.
 type txnSummary struct {
-	Xid                  uint32
-	Begin, Commit, End   string
-	CommitTime           time.Time
-	Streamed, Spilled    bool
-	Counts               map[byte]int
-	Digest               [32]byte // of all messages in order
-	Messages             int
+	Xid                uint32
+	Begin, Commit, End string
+	CommitTime         time.Time
+	Streamed, Spilled  bool
+	Counts             map[byte]int
+	Digest             [32]byte // of all messages in order
+	Messages           int
 }
 
 func summarize(t *testing.T, txn *Txn) txnSummary {
@@ -55,8 +55,8 @@ func run(t *testing.T, cfg Config, msgs []walMsg) ([]txnSummary, []*Message, *As
 		if err != nil {
 			t.Fatalf("message %d (%q at %s): %v", i, m.Data[0], m.LSN, err)
 		}
-		if st := a.Stats(); cfg.MemoryBudget > 0 && st.MemoryBytes > cfg.MemoryBudget {
-			t.Fatalf("message %d: %d bytes in memory, budget %d", i, st.MemoryBytes, cfg.MemoryBudget)
+		if st := a.Stats(); cfg.MemoryBudget > 0 && st.OpenMemoryBytes > cfg.MemoryBudget {
+			t.Fatalf("message %d: %d bytes in memory, budget %d", i, st.OpenMemoryBytes, cfg.MemoryBudget)
 		}
 		if it.Message != nil {
 			ms = append(ms, it.Message)
@@ -169,8 +169,8 @@ func TestV2Streaming(t *testing.T) {
 					}
 					got = it.Txn
 				}
-				if budget > 0 && a.Stats().MemoryBytes > budget {
-					t.Fatalf("message %d: %d bytes in memory, budget %d", i, a.Stats().MemoryBytes, budget)
+				if budget > 0 && a.Stats().OpenMemoryBytes > budget {
+					t.Fatalf("message %d: %d bytes in memory, budget %d", i, a.Stats().OpenMemoryBytes, budget)
 				}
 			}
 			if got == nil {
@@ -211,5 +211,42 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := New(Config{SpillDir: "/nonexistent/mocdc"}); err == nil {
 		t.Error("missing spill dir accepted")
+	}
+}
+
+// TestReleasedDoNotCount holds released transactions open, as a slow
+// consumer would, and checks that they neither push new transactions to
+// disk nor hide from the memory gauge.
+func TestReleasedDoNotCount(t *testing.T) {
+	msgs := readCorpus(t, "pgoutput-v1.jsonl")
+	const budget = 16 << 10
+	a, err := New(Config{MemoryBudget: budget, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []*Txn
+	for _, m := range msgs {
+		it, err := a.Add(m.LSN, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Txn != nil {
+			if it.Txn.Spilled() {
+				t.Fatalf("xid %d (%d bytes) spilled although no other transaction was open", it.Txn.Xid, it.Txn.Size())
+			}
+			held = append(held, it.Txn)
+		}
+	}
+	st := a.Stats()
+	if st.MemoryBytes <= budget || st.OpenMemoryBytes != 0 || st.SpilledTxnsTotal != 0 {
+		t.Errorf("holding %d transactions: %+v", len(held), st)
+	}
+	for _, txn := range held {
+		if err := txn.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := a.Stats(); st.MemoryBytes != 0 {
+		t.Errorf("after closing: %+v", st)
 	}
 }

@@ -13,9 +13,9 @@ const DefaultMemoryBudget = 64 << 20
 type Config struct {
 	// MemoryBudget is the most bytes of buffered messages the open
 	// transactions may hold in memory together; past it, the largest open
-	// transaction spills to disk. Committed transactions the caller has not
-	// yet released still count, but cannot be spilled. 0 means
-	// DefaultMemoryBudget (64 MiB).
+	// transaction spills to disk. Released transactions do not count: the
+	// caller bounds how many it holds (one at a time keeps total memory at
+	// about twice the budget). 0 means DefaultMemoryBudget (64 MiB).
 	MemoryBudget int64 `yaml:"memory_budget"`
 	// SpillDir is the directory for spill files. Empty means os.TempDir().
 	// It needs free space for the largest transactions that are open at

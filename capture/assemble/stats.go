@@ -6,8 +6,11 @@ import "sync/atomic"
 // gauges say how things are now, totals only grow.
 type Stats struct {
 	// MemoryBytes (gauge) is the memory held by buffered messages of open
-	// transactions and of committed ones not yet released.
+	// transactions and of released ones not yet closed.
 	MemoryBytes int64
+	// OpenMemoryBytes (gauge) is the part of MemoryBytes held by open
+	// transactions; the memory budget applies to it.
+	OpenMemoryBytes int64
 	// DiskBytes (gauge) is the size of the spill files not yet released.
 	DiskBytes int64
 	// OpenTxns (gauge) counts transactions begun and not yet committed or
@@ -31,7 +34,7 @@ type Stats struct {
 
 // counters is the live form of Stats, shared by the Assembler and its Txns.
 type counters struct {
-	memory, disk, open                   atomic.Int64
+	memory, openMemory, disk, open       atomic.Int64
 	spilledBytes, spilledTxns, committed atomic.Int64
 	aborted, abortedSub, messages        atomic.Int64
 }
@@ -39,6 +42,7 @@ type counters struct {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		MemoryBytes:         c.memory.Load(),
+		OpenMemoryBytes:     c.openMemory.Load(),
 		DiskBytes:           c.disk.Load(),
 		OpenTxns:            c.open.Load(),
 		SpilledBytesTotal:   c.spilledBytes.Load(),

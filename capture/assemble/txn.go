@@ -97,8 +97,9 @@ func (t *Txn) Spilled() bool { return t.buf.spill != nil }
 var errClosed = errors.New("assemble: transaction already closed")
 
 // Messages yields the transaction's raw pgoutput messages in the order they
-// arrived, R and Y messages included, without those of aborted
-// subtransactions. Each slice is valid until the next step of the iteration:
+// arrived, R and Y messages included, without the row and logical decoding
+// messages of aborted subtransactions (their R and Y messages stay: the
+// server will not announce those relations again in this transaction). Each slice is valid until the next step of the iteration:
 // copy what must outlive it. A spilled transaction is read back from disk
 // one message at a time, so memory stays bounded by the largest message. A
 // read error ends the iteration with (nil, err); the transaction can then

@@ -32,9 +32,9 @@ type tableInfo struct {
 // tables maps every MO store table name to its class and part.
 var tables = func() map[string]tableInfo {
 	m := map[string]tableInfo{
-		lora.ActorTable:              {part: partActor},
-		lora.AccessLogOperationTable: {part: partAccessOperation},
-		lora.AccessLogReadTable:      {part: partAccessRead},
+		lora.ActorTable:                   {part: partActor},
+		lora.AccessLogOperationTable:      {part: partAccessOperation},
+		lora.AccessLogReadTable:           {part: partAccessRead},
 		"klasse_attr_egenskaber_soegeord": {class: lora.Klasse, part: partIgnored},
 	}
 	for _, c := range lora.Classes {

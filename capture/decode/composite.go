@@ -119,3 +119,108 @@ func internText(b []byte) string {
 	}
 	return string(b)
 }
+
+// record iterates over the fields of a composite's text output as
+// record_in reads it: fields separated by commas, an empty unquoted field is
+// NULL, quotes group (with "" a quote inside them) and backslash escapes the
+// next byte.
+type record struct {
+	b    []byte
+	p    int
+	done bool
+}
+
+func newRecord(b []byte) (record, error) {
+	p := skipSpace(b, 0)
+	if p >= len(b) || b[p] != '(' {
+		return record{}, syntaxf("record", b)
+	}
+	return record{b: b, p: p + 1}, nil
+}
+
+// next returns the next field: b's own bytes when nothing needed
+// unescaping, else built in buf.
+func (r *record) next(buf []byte) (val []byte, null bool, err error) {
+	if r.done {
+		return nil, false, fmt.Errorf("record has too few fields: %w", syntaxf("record", r.b))
+	}
+	b, p := r.b, r.p
+	if p < len(b) && (b[p] == ',' || b[p] == ')') {
+		r.delim(p)
+		return nil, true, nil
+	}
+	// Fast paths: a plain field, or one quoted field without escapes.
+	if p < len(b) && b[p] == '"' {
+		for q := p + 1; q < len(b); q++ {
+			if b[q] == '\\' {
+				break
+			}
+			if b[q] == '"' {
+				if q+1 < len(b) && (b[q+1] == ',' || b[q+1] == ')') {
+					r.delim(q + 1)
+					return b[p+1 : q], false, nil
+				}
+				break
+			}
+		}
+	} else {
+		for q := p; q < len(b); q++ {
+			if b[q] == '"' || b[q] == '\\' {
+				break
+			}
+			if b[q] == ',' || b[q] == ')' {
+				r.delim(q)
+				return b[p:q], false, nil
+			}
+		}
+	}
+	inQuote := false
+	for p < len(b) {
+		// Copy the run up to the next byte that means something.
+		q := p
+		for q < len(b) && b[q] != '"' && b[q] != '\\' && (inQuote || (b[q] != ',' && b[q] != ')')) {
+			q++
+		}
+		buf = append(buf, b[p:q]...)
+		if p = q; p == len(b) {
+			break
+		}
+		switch ch := b[p]; {
+		case ch == '\\':
+			if p+1 == len(b) {
+				return nil, false, syntaxf("record", b)
+			}
+			buf = append(buf, b[p+1])
+			p += 2
+		case ch == '"':
+			if inQuote && p+1 < len(b) && b[p+1] == '"' {
+				buf = append(buf, '"')
+				p += 2
+			} else {
+				inQuote = !inQuote
+				p++
+			}
+		default: // an unquoted delimiter
+			r.delim(p)
+			return buf, false, nil
+		}
+	}
+	return nil, false, syntaxf("record", b)
+}
+
+// delim consumes the delimiter at b[p] that ended a field.
+func (r *record) delim(p int) {
+	r.done = r.b[p] == ')'
+	r.p = p + 1
+}
+
+// end checks that every field was read and nothing but space follows.
+func (r *record) end() error {
+	if !r.done {
+		return fmt.Errorf("record has too many fields: %w", syntaxf("record", r.b))
+	}
+	if skipSpace(r.b, r.p) != len(r.b) {
+		return syntaxf("record", r.b)
+	}
+	return nil
+}

@@ -17,10 +17,13 @@ var (
 )
 
 func syntaxf(what string, b []byte) error {
-	if len(b) > 80 {
-		b = append(b[:77:77], "..."...)
+	// Copy b, so that callers may pass stack buffers: an error that held b
+	// would move them to the heap.
+	s := string(b)
+	if len(s) > 80 {
+		s = s[:77] + "..."
 	}
-	return fmt.Errorf("%w in %s %q", errSyntax, what, b)
+	return fmt.Errorf("%w in %s %q", errSyntax, what, s)
 }
 
 // parseInt parses a decimal integer that must fit into bits bits.
@@ -43,14 +46,14 @@ func parseInt(b []byte, bits uint) (int64, error) {
 		}
 		n = n*10 + uint64(c)
 		if n > limit {
-			return 0, fmt.Errorf("%w: integer %q", errRange, b)
+			return 0, fmt.Errorf("%w: integer %q", errRange, string(b))
 		}
 	}
 	if neg {
 		return -int64(n), nil //nolint:gosec // n <= limit, so -n fits
 	}
 	if n == limit {
-		return 0, fmt.Errorf("%w: integer %q", errRange, b)
+		return 0, fmt.Errorf("%w: integer %q", errRange, string(b))
 	}
 	return int64(n), nil
 }
@@ -163,7 +166,7 @@ func parseTimestamp(b []byte, zone bool) (time.Time, error) {
 	}
 	if month < 1 || month > 12 || day < 1 || day > daysIn[month] ||
 		(month == 2 && day == 29 && !leap(year)) || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, fmt.Errorf("%w: timestamp %q", errRange, b)
+		return time.Time{}, fmt.Errorf("%w: timestamp %q", errRange, string(b))
 	}
 	if !zone {
 		return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, mo.Location), nil
@@ -342,104 +345,6 @@ func parseMultirange(b []byte) ([]mo.Period, error) {
 		return nil, syntaxf("multirange", b)
 	}
 	return out, nil
-}
-
-// record iterates over the fields of a composite's text output as
-// record_in reads it: fields separated by commas, an empty unquoted field is
-// NULL, quotes group (with "" a quote inside them) and backslash escapes the
-// next byte.
-type record struct {
-	b    []byte
-	p    int
-	done bool
-}
-
-func newRecord(b []byte) (record, error) {
-	p := skipSpace(b, 0)
-	if p >= len(b) || b[p] != '(' {
-		return record{}, syntaxf("record", b)
-	}
-	return record{b: b, p: p + 1}, nil
-}
-
-// next returns the next field: b's own bytes when nothing needed
-// unescaping, else built in buf.
-func (r *record) next(buf []byte) (val []byte, null bool, err error) {
-	if r.done {
-		return nil, false, fmt.Errorf("record has too few fields: %w", syntaxf("record", r.b))
-	}
-	b, p := r.b, r.p
-	if p < len(b) && (b[p] == ',' || b[p] == ')') {
-		r.delim(p)
-		return nil, true, nil
-	}
-	// Fast paths: a plain field, or one quoted field without escapes.
-	if p < len(b) && b[p] == '"' {
-		for q := p + 1; q < len(b); q++ {
-			if b[q] == '\\' {
-				break
-			}
-			if b[q] == '"' {
-				if q+1 < len(b) && (b[q+1] == ',' || b[q+1] == ')') {
-					r.delim(q + 1)
-					return b[p+1 : q], false, nil
-				}
-				break
-			}
-		}
-	} else {
-		for q := p; q < len(b); q++ {
-			if b[q] == '"' || b[q] == '\\' {
-				break
-			}
-			if b[q] == ',' || b[q] == ')' {
-				r.delim(q)
-				return b[p:q], false, nil
-			}
-		}
-	}
-	inQuote := false
-	for ; p < len(b); p++ {
-		ch := b[p]
-		switch {
-		case ch == '\\':
-			p++
-			if p == len(b) {
-				return nil, false, syntaxf("record", b)
-			}
-			buf = append(buf, b[p])
-		case ch == '"':
-			if inQuote && p+1 < len(b) && b[p+1] == '"' {
-				buf = append(buf, '"')
-				p++
-			} else {
-				inQuote = !inQuote
-			}
-		case !inQuote && (ch == ',' || ch == ')'):
-			r.delim(p)
-			return buf, false, nil
-		default:
-			buf = append(buf, ch)
-		}
-	}
-	return nil, false, syntaxf("record", b)
-}
-
-// delim consumes the delimiter at b[p] that ended a field.
-func (r *record) delim(p int) {
-	r.done = r.b[p] == ')'
-	r.p = p + 1
-}
-
-// end checks that every field was read and nothing but space follows.
-func (r *record) end() error {
-	if !r.done {
-		return fmt.Errorf("record has too many fields: %w", syntaxf("record", r.b))
-	}
-	if skipSpace(r.b, r.p) != len(r.b) {
-		return syntaxf("record", r.b)
-	}
-	return nil
 }
 
 // parseTextArray parses a one-dimensional array's text output. NULL

@@ -243,3 +243,18 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUUID(t *testing.T) {
+	for _, in := range []string{actor, strings.ToUpper(actor), "00000000-0000-0000-0000-000000000000"} {
+		u, err := parseUUID([]byte(in))
+		if err != nil || u.String() != strings.ToLower(in) {
+			t.Errorf("%s: got %v, %v", in, u, err)
+		}
+	}
+	for _, in := range []string{"", actor[:35], actor + "0", "{" + actor[1:35] + "}", strings.ReplaceAll(actor, "-", "_"),
+		"de7e104e-baad-c0de-6465-76656c6f706g", "de7e104e0baad-c0de-6465-76656c6f7065"} {
+		if u, err := parseUUID([]byte(in)); err == nil {
+			t.Errorf("%q: got %v, want an error", in, u)
+		}
+	}
+}

@@ -124,16 +124,39 @@ func (t *Tuple) uuidAt(i int, f field) (uuid.UUID, error) {
 	return u, nil
 }
 
-// parseUUID parses uuid output (36 characters with hyphens, any case).
+// parseUUID parses uuid output: 36 characters, hex digits in any case with
+// hyphens at 8, 13, 18 and 23.
 func parseUUID(b []byte) (uuid.UUID, error) {
-	if len(b) != 36 {
-		return uuid.UUID{}, syntaxf("uuid", b)
+	var u uuid.UUID
+	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+		return u, syntaxf("uuid", b)
 	}
-	u, err := uuid.ParseBytes(b)
-	if err != nil {
-		return uuid.UUID{}, syntaxf("uuid", b)
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+		}
+		hi, lo := unhex(b[i]), unhex(b[i+1])
+		if hi > 15 || lo > 15 {
+			return uuid.UUID{}, syntaxf("uuid", b)
+		}
+		u[j] = hi<<4 | lo
+		j++
 	}
 	return u, nil
+}
+
+// unhex returns the value of hex digit c, or 255.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
 }
 
 // Int returns an int2, int4 or int8 value.

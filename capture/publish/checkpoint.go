@@ -43,9 +43,9 @@ type SnapshotProgress struct {
 
 // ReadCheckpoint returns the last committed checkpoint of slot from topic,
 // or nil if there is none. It reads the single-partition compacted topic
-// from the start up to its last stable offset with read_committed
-// isolation, so an open (abandoned) transaction of a dead predecessor is
-// neither waited for nor read.
+// from the start to its end with read_committed isolation. The caller must
+// first have fenced any predecessor (a transactional commit with the same
+// transactional id), so no transaction is left open to wait for.
 // base holds the connection options (seed brokers, TLS, SASL).
 func ReadCheckpoint(ctx context.Context, base []kgo.Opt, topic, slot string) (*Checkpoint, error) {
 	rd, err := kgo.NewClient(append(append([]kgo.Opt{}, base...),
@@ -57,8 +57,11 @@ func ReadCheckpoint(ctx context.Context, base []kgo.Opt, topic, slot string) (*C
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	defer rd.Close()
-	adm := kadm.NewClient(rd)
-	ends, err := adm.ListCommittedOffsets(ctx, topic)
+	// The high watermark after the caller's own fencing commit: the last
+	// record below it is that commit's marker, so reading up to it waits
+	// for every earlier transaction's marker to land (markers are written
+	// after EndTxn returns) instead of stopping at a stale stable offset.
+	ends, err := kadm.NewClient(rd).ListEndOffsets(ctx, topic)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: list offsets of %s: %w", topic, err)
 	}

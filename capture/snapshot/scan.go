@@ -12,15 +12,30 @@ import (
 // zeroUUID sorts before every uuid: scanning starts after it.
 const zeroUUID = "00000000-0000-0000-0000-000000000000"
 
-// visibleIn is true for a registration row whose inserting transaction is
-// visible in the pg_snapshot $3. Row xmin is a 32-bit xid; it is widened to
-// xid8 with the epoch of the current snapshot (an xid above the current
-// one's low half belongs to the previous epoch). Frozen xids (below 3) are
-// always visible.
-const visibleIn = `(r.xmin::text::bigint < 3 OR pg_visible_in_snapshot(
+// visibleIn returns SQL that is true when the transaction whose 32-bit xid
+// is xmin is visible in the pg_snapshot $3. The xid is widened to xid8
+// with the epoch of the current snapshot (an xid above the current one's
+// low half belongs to the previous epoch). Xids below 3 (frozen,
+// bootstrap) are always visible.
+func visibleIn(xmin string) string {
+	return fmt.Sprintf(`(%[1]s::text::bigint < 3 OR pg_visible_in_snapshot(
 	((((pg_snapshot_xmax(pg_current_snapshot())::text::bigint >> 32)
-	   - CASE WHEN r.xmin::text::bigint > (pg_snapshot_xmax(pg_current_snapshot())::text::bigint & 4294967295) THEN 1 ELSE 0 END) << 32)
-	 | r.xmin::text::bigint)::text::xid8, $3::pg_snapshot))`
+	   - CASE WHEN %[1]s::text::bigint > (pg_snapshot_xmax(pg_current_snapshot())::text::bigint & 4294967295) THEN 1 ELSE 0 END) << 32)
+	 | %[1]s::text::bigint)::text::xid8, $3::pg_snapshot))`, xmin)
+}
+
+// insertedBy returns SQL for the xid that inserted registration r. An open
+// registration row has never been updated, so its own xmin is that xid. A
+// closed one was updated by the transaction that closed it, which replaced
+// its xmin; its state rows, written only by its own transaction and never
+// touched later, still carry the inserting xid. (A closed registration
+// without state rows, a delete that was later re-imported, falls back to
+// its own xmin.)
+func insertedBy(c *lora.Class) string {
+	return fmt.Sprintf(`CASE WHEN upper((r.registrering).timeperiod) = 'infinity' THEN r.xmin
+		ELSE coalesce((SELECT t.xmin FROM %s t WHERE t.%s = r.id LIMIT 1), r.xmin) END`,
+		q(c.TilsTable()), pgx.Identifier{c.RegistreringFK()}.Sanitize())
+}
 
 // Current returns, for the next up to limit objects of class c after uuid
 // after (in uuid order), the registration that was current in the
@@ -36,7 +51,7 @@ func Current(ctx context.Context, tx pgx.Tx, c *lora.Class, after string, limit 
 	fk := pgx.Identifier{c.ObjectFK()}.Sanitize()
 	sql := fmt.Sprintf(`SELECT DISTINCT ON (r.%[1]s) r.id, r.%[1]s::text, (r.registrering).livscykluskode::text
 		FROM %[2]s r WHERE r.%[1]s > $1::uuid AND %[3]s
-		ORDER BY r.%[1]s, r.id DESC LIMIT $2`, fk, q(c.RegistreringTable()), visibleIn)
+		ORDER BY r.%[1]s, r.id DESC LIMIT $2`, fk, q(c.RegistreringTable()), visibleIn("("+insertedBy(c)+")"))
 	rows, err := tx.Query(ctx, sql, after, limit, visible)
 	if err != nil {
 		return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)

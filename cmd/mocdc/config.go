@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/os2mo-cdc/mocdc/capture"
+	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 )
 
 // Config is the one YAML file every subcommand reads. Values may refer to
@@ -22,6 +23,7 @@ type Config struct {
 	Capture capture.Config `yaml:"capture"`
 	Metrics MetricsConfig  `yaml:"metrics"`
 	Demo    DemoConfig     `yaml:"demo"`
+	Ledger  ledger.Config  `yaml:"ledger"`
 }
 
 // StoreConfig locates the MO store.

@@ -20,6 +20,13 @@ Usage:
   mocdc capture --config FILE          tail the MO store and publish MO events to Kafka
   mocdc run --config FILE              capture plus the configured sinks (and the demo) in one process
   mocdc config check --config FILE     check a configuration file and name every wrong key or value
+  mocdc sink ledger --config FILE      append every MO write and read to the audit ledger (mo.ledger)
+  mocdc ledger keygen --out DIR        make the Ed25519 key pair that signs ledger checkpoints
+  mocdc ledger verify --config FILE [--public-key FILE] [--topic T]
+                                       check every hash link, sequence and signature of the ledger
+  mocdc ledger query --config FILE [--uuid U] [--actor A] [--type T] [--kind read|write]
+                     [--from T] [--to T] [--field F] [--format table|json]
+                                       who wrote or read what, when
   mocdc store init --dsn DSN           create the MO store schema (idempotent)
   mocdc store seed --dsn DSN --persons N --seed S
                                        seed a demo municipality
@@ -53,6 +60,21 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 		return runCapture(ctx, log, rest)
 	case "run":
 		return runAll(ctx, log, rest)
+	case "sink":
+		if len(rest) == 0 {
+			return fmt.Errorf("usage: mocdc sink ledger --config FILE")
+		}
+		switch rest[0] {
+		case "ledger":
+			return runLedgerSink(ctx, log, rest[1:])
+			// The mirror sink adds its case "mirror" here.
+		}
+		return fmt.Errorf("unknown sink %q\n\n%s", rest[0], usage)
+	case "ledger":
+		if len(rest) == 0 {
+			return fmt.Errorf("usage: mocdc ledger keygen|verify|query ...")
+		}
+		return runLedger(ctx, log, rest[0], rest[1:])
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return fmt.Errorf("usage: mocdc config check --config FILE")

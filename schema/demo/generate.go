@@ -220,7 +220,12 @@ func (g *generator) orgUnits(persons int) {
 				u.label = p.label
 				u.from = p.from
 				if level >= 3 {
-					u.from = between(r, p.from, addDays(g.today, -400))
+					// most units are old; a few were set up lately
+					last := addDays(g.today, -400)
+					if r.IntN(4) > 0 {
+						last = p.from.Add(last.Sub(p.from) / 3)
+					}
+					u.from = between(r, p.from, day(last))
 				}
 			}
 			c := categories[u.cat]

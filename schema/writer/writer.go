@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/os2mo-cdc/mocdc/schema/lora"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/schema/store"
@@ -157,3 +159,27 @@ func (w *Writer) Delete(ctx context.Context, typ mo.Type, uuid string, m Meta) e
 // ErrNoChange is returned (wrapped) when an update changes nothing; like
 // OS2mo, the transaction is rolled back.
 var ErrNoChange = store.ErrNoChange
+
+// SQLScopes looks up class scopes in the MO store itself: the omfang of
+// the class's open registration.
+type SQLScopes struct {
+	DB interface {
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}
+}
+
+// ClassScope implements Scopes.
+func (s SQLScopes) ClassScope(ctx context.Context, class string) (string, error) {
+	var scope *string
+	err := s.DB.QueryRow(ctx, `SELECT a.omfang FROM actual_state.klasse_registrering r
+		JOIN actual_state.klasse_attr_egenskaber a ON a.klasse_registrering_id = r.id
+		WHERE r.klasse_id = $1 AND upper((r.registrering).timeperiod) = 'infinity'
+		ORDER BY upper((a.virkning).timeperiod) DESC LIMIT 1`, class).Scan(&scope)
+	if err != nil {
+		return "", fmt.Errorf("scope of class %s: %w", class, err)
+	}
+	if scope == nil {
+		return "", nil
+	}
+	return *scope, nil
+}

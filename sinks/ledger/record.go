@@ -1,0 +1,284 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// FormatVersion is the version of the record format this code writes and
+// reads (docs/ledger.md). A reader rejects records of a newer version.
+const FormatVersion = 1
+
+// GenesisHash is the prev_hash of the first record: 64 zeros.
+var GenesisHash = string(bytes.Repeat([]byte{'0'}, 64))
+
+// Kind says what a ledger record is.
+type Kind string
+
+// The record kinds.
+const (
+	// KindWrite is one registration of an MO object (create, update, delete).
+	KindWrite Kind = "write"
+	// KindRead is one read operation of the access log.
+	KindRead Kind = "read"
+	// KindCheckpoint is a signature over the chain head.
+	KindCheckpoint Kind = "checkpoint"
+)
+
+// Source locates what an entry was made from: the MO store transaction and
+// the Kafka record the builder consumed.
+type Source struct {
+	// LSN is the commit LSN of the source transaction, e.g. "0/23FD7D0".
+	LSN string `json:"lsn"`
+	// Xid is the source transaction id.
+	Xid uint32 `json:"xid"`
+	// Event is the event id (the idempotency key capture gave the event),
+	// e.g. "reg/organisationfunktion/4711" or "read/<operation uuid>".
+	Event     string `json:"event"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// Entry is a write or read record of the ledger. Every field is always
+// present in the encoding; fields that do not apply to a kind are "" or [].
+type Entry struct {
+	Version  int    `json:"version"`
+	Sequence uint64 `json:"sequence"`
+	Kind     Kind   `json:"kind"`
+	// Op is create, update or delete for writes and read for reads.
+	Op string `json:"op"`
+	// Time is the registration time (writes) or the read time (reads) in
+	// TimeLayout.
+	Time string `json:"time"`
+	// Actor is the uuid of the user or integration; ActorName its name from
+	// the actor table as known when the entry was appended ("" if unknown).
+	Actor     string `json:"actor"`
+	ActorName string `json:"actor_name"`
+	// Type is the MO type written (writes).
+	Type string `json:"type"`
+	// Model is the LoRa model read, as the access log names it (reads).
+	Model string `json:"model"`
+	// Operation is the GraphQL operation or endpoint of a read.
+	Operation string `json:"operation"`
+	// UUIDs are the object written (one) or the objects read (any number).
+	UUIDs []string `json:"uuids"`
+	// Lifecycle is LoRa's livscykluskode of the registration (writes).
+	Lifecycle string `json:"lifecycle"`
+	// Changed names the MO fields the registration changed; never values.
+	Changed  []string `json:"changed"`
+	Note     string   `json:"note"`
+	Source   Source   `json:"source"`
+	PrevHash string   `json:"prev_hash"`
+	Hash     string   `json:"hash"`
+}
+
+func (e *Entry) object(withHash bool) object {
+	o := object{
+		{"version", int64(e.Version)},
+		{"sequence", e.Sequence},
+		{"kind", string(e.Kind)},
+		{"op", e.Op},
+		{"time", e.Time},
+		{"actor", e.Actor},
+		{"actor_name", e.ActorName},
+		{"type", e.Type},
+		{"model", e.Model},
+		{"operation", e.Operation},
+		{"uuids", nonNil(e.UUIDs)},
+		{"lifecycle", e.Lifecycle},
+		{"changed", nonNil(e.Changed)},
+		{"note", e.Note},
+		{"source", object{
+			{"lsn", e.Source.LSN},
+			{"xid", uint64(e.Source.Xid)},
+			{"event", e.Source.Event},
+			{"topic", e.Source.Topic},
+			{"partition", int64(e.Source.Partition)},
+			{"offset", e.Source.Offset},
+		}},
+		{"prev_hash", e.PrevHash},
+	}
+	if withHash {
+		o = append(o, member{"hash", e.Hash})
+	}
+	return o
+}
+
+// At returns Time parsed.
+func (e *Entry) At() time.Time {
+	t, _ := time.Parse(TimeLayout, e.Time)
+	return t
+}
+
+// Checkpoint is a signed record of the chain head: the Ed25519 signature,
+// by the builder's key, of CheckpointMessage(SignedSequence, SignedHash),
+// where SignedSequence/SignedHash are the sequence and hash of the record
+// just before the checkpoint. The checkpoint is itself part of the chain.
+type Checkpoint struct {
+	Version  int    `json:"version"`
+	Sequence uint64 `json:"sequence"`
+	Kind     Kind   `json:"kind"`
+	// Time is when the checkpoint was written, in TimeLayout.
+	Time           string `json:"time"`
+	SignedSequence uint64 `json:"signed_sequence"`
+	SignedHash     string `json:"signed_hash"`
+	// Key is the key id: hex SHA-256 of the 32-byte Ed25519 public key.
+	Key string `json:"key"`
+	// Signature is the 64-byte Ed25519 signature in lower-case hex.
+	Signature string `json:"signature"`
+	PrevHash  string `json:"prev_hash"`
+	Hash      string `json:"hash"`
+}
+
+func (c *Checkpoint) object(withHash bool) object {
+	o := object{
+		{"version", int64(c.Version)},
+		{"sequence", c.Sequence},
+		{"kind", string(c.Kind)},
+		{"time", c.Time},
+		{"signed_sequence", c.SignedSequence},
+		{"signed_hash", c.SignedHash},
+		{"key", c.Key},
+		{"signature", c.Signature},
+		{"prev_hash", c.PrevHash},
+	}
+	if withHash {
+		o = append(o, member{"hash", c.Hash})
+	}
+	return o
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// hashOf is the record hash: hex SHA-256 of the canonical encoding of the
+// record without its "hash" member.
+func hashOf(o object) string {
+	sum := sha256.Sum256(canonical(o))
+	return hex.EncodeToString(sum[:])
+}
+
+// seal sets e.Hash and returns the record value: the canonical encoding of
+// the whole entry.
+func (e *Entry) seal() []byte {
+	e.Hash = hashOf(e.object(false))
+	return canonical(e.object(true))
+}
+
+// seal sets c.Hash and returns the record value.
+func (c *Checkpoint) seal() []byte {
+	c.Hash = hashOf(c.object(false))
+	return canonical(c.object(true))
+}
+
+// Record is one decoded record of the ledger topic: exactly one of Entry
+// and Checkpoint is set.
+type Record struct {
+	// Offset is the Kafka offset in the ledger topic.
+	Offset int64
+	// Value is the record as stored (its canonical encoding).
+	Value      []byte
+	Entry      *Entry
+	Checkpoint *Checkpoint
+}
+
+// Sequence, Kind, PrevHash and Hash return the fields common to both kinds.
+func (r *Record) Sequence() uint64 {
+	if r.Checkpoint != nil {
+		return r.Checkpoint.Sequence
+	}
+	return r.Entry.Sequence
+}
+
+// Kind returns the record kind.
+func (r *Record) Kind() Kind {
+	if r.Checkpoint != nil {
+		return KindCheckpoint
+	}
+	return r.Entry.Kind
+}
+
+// PrevHash returns the hash of the record before it, as this record states.
+func (r *Record) PrevHash() string {
+	if r.Checkpoint != nil {
+		return r.Checkpoint.PrevHash
+	}
+	return r.Entry.PrevHash
+}
+
+// Hash returns the hash as this record states it.
+func (r *Record) Hash() string {
+	if r.Checkpoint != nil {
+		return r.Checkpoint.Hash
+	}
+	return r.Entry.Hash
+}
+
+// ComputedHash recomputes the hash from the record's content.
+func (r *Record) ComputedHash() string {
+	if r.Checkpoint != nil {
+		return hashOf(r.Checkpoint.object(false))
+	}
+	return hashOf(r.Entry.object(false))
+}
+
+// ErrNotCanonical means a record decodes but is not in the one canonical
+// form the builder writes: someone re-encoded or edited it.
+var ErrNotCanonical = errors.New("not in canonical form")
+
+// DecodeRecord parses a ledger record value strictly: unknown or missing
+// fields, a newer format version, and any byte form other than the
+// canonical one are errors.
+func DecodeRecord(offset int64, value []byte) (*Record, error) {
+	var head struct {
+		Version int  `json:"version"`
+		Kind    Kind `json:"kind"`
+	}
+	if err := json.Unmarshal(value, &head); err != nil {
+		return nil, fmt.Errorf("not a ledger record: %w", err)
+	}
+	if head.Version != FormatVersion {
+		return nil, fmt.Errorf("ledger record format version %d not supported (this mocdc reads %d): upgrade mocdc", head.Version, FormatVersion)
+	}
+	r := &Record{Offset: offset, Value: value}
+	var enc []byte
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.DisallowUnknownFields()
+	switch head.Kind {
+	case KindWrite, KindRead:
+		r.Entry = &Entry{}
+		if err := dec.Decode(r.Entry); err != nil {
+			return nil, fmt.Errorf("not a ledger entry: %w", err)
+		}
+		enc = canonical(r.Entry.object(true))
+	case KindCheckpoint:
+		r.Checkpoint = &Checkpoint{}
+		if err := dec.Decode(r.Checkpoint); err != nil {
+			return nil, fmt.Errorf("not a ledger checkpoint: %w", err)
+		}
+		enc = canonical(r.Checkpoint.object(true))
+	default:
+		return nil, fmt.Errorf("unknown record kind %q", head.Kind)
+	}
+	// Re-encoding must give the stored bytes back: that rules out missing
+	// fields (they would come back as zero values), duplicate keys, other
+	// escapes or spacing, and non-UTF-8 text.
+	if !bytes.Equal(enc, value) {
+		return nil, ErrNotCanonical
+	}
+	return r, nil
+}
+
+// Changes reports whether the entry's changed fields include field.
+func (e *Entry) Changes(field string) bool { return slices.Contains(e.Changed, field) }

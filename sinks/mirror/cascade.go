@@ -1,0 +1,161 @@
+package mirror
+
+import (
+	"context"
+	"sort"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// affected returns every object whose rows must be recomputed because the
+// objects in changed (new state; nil = deleted; prev holds the state
+// before) or due (their day's version changed at midnight) changed:
+//
+//   - the objects themselves;
+//   - a class: every object that refers to it (its name fills *_titel,
+//     its scope and user_key decide primær_boolean and adressetype_scope);
+//     a facet: its classes (facet_bvn);
+//   - actual mode: a unit: its descendants (organisatorisk_sti and
+//     fungerende_leder_uuid depend on every ancestor); a manager: the
+//     units it is or was the manager of, and their descendants
+//     (leder_uuid, fungerende_leder_uuid); an engagement recomputed for
+//     any reason: all engagements of its person, before and after
+//     (primær_boolean picks one of them).
+//
+// Reverse lookups read mocdc_refs, which already holds the batch's own
+// references.
+func affected(ctx context.Context, st *state, mode Mode, today mo.Period, changed, prev map[objKey]*mo.Object, due []objKey) (map[objKey]bool, error) {
+	out := map[objKey]bool{}
+	var classes, facets, units []string
+	note := func(k objKey) {
+		out[k] = true
+		switch k.typ {
+		case mo.Class:
+			classes = append(classes, k.uuid)
+		case mo.Facet:
+			facets = append(facets, k.uuid)
+		case mo.OrgUnit:
+			units = append(units, k.uuid)
+		}
+	}
+	for k := range changed {
+		note(k)
+	}
+	for _, k := range due {
+		note(k)
+	}
+	if err := st.loadReferrers(ctx, "", classes); err != nil {
+		return nil, err
+	}
+	for _, c := range classes {
+		for _, k := range st.referrers("", c) {
+			out[k] = true
+		}
+	}
+	if err := st.loadReferrers(ctx, mo.Class, facets); err != nil {
+		return nil, err
+	}
+	for _, f := range facets {
+		for _, k := range st.referrers(mo.Class, f) {
+			out[k] = true
+		}
+	}
+	if mode != Actual {
+		return out, nil
+	}
+
+	// Managers: the units they manage (in any period, before and after).
+	var managers []objKey
+	for k := range out {
+		if k.typ == mo.Manager {
+			managers = append(managers, k)
+		}
+	}
+	if err := st.load(ctx, managers); err != nil {
+		return nil, err
+	}
+	for _, k := range managers {
+		for _, o := range []*mo.Object{prev[k], st.get(k)} {
+			for _, u := range valuesOf(o, "org_unit") {
+				out[objKey{mo.OrgUnit, u}] = true
+				units = append(units, u)
+			}
+		}
+	}
+
+	// Units: all descendants, level by level.
+	seen := map[string]bool{}
+	frontier := sortedUnique(units)
+	for len(frontier) > 0 {
+		for _, u := range frontier {
+			seen[u] = true
+		}
+		if err := st.loadReferrers(ctx, mo.OrgUnit, frontier); err != nil {
+			return nil, err
+		}
+		var next []string
+		for _, u := range frontier {
+			for _, k := range st.referrers(mo.OrgUnit, u) {
+				out[k] = true
+				if !seen[k.uuid] {
+					seen[k.uuid] = true
+					next = append(next, k.uuid)
+				}
+			}
+		}
+		frontier = next
+	}
+
+	// Engagements: every engagement of the persons involved.
+	var engagements []objKey
+	for k := range out {
+		if k.typ == mo.Engagement {
+			engagements = append(engagements, k)
+		}
+	}
+	if err := st.load(ctx, engagements); err != nil {
+		return nil, err
+	}
+	var persons []string
+	for _, k := range engagements {
+		persons = append(persons, valuesOf(prev[k], "person")...)
+		persons = append(persons, valuesOf(st.get(k), "person")...)
+	}
+	persons = sortedUnique(persons)
+	if err := st.loadReferrers(ctx, mo.Engagement, persons); err != nil {
+		return nil, err
+	}
+	for _, p := range persons {
+		for _, k := range st.referrers(mo.Engagement, p) {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
+// valuesOf lists the distinct values of a UUID field in any period.
+func valuesOf(o *mo.Object, name string) []string {
+	if o == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range o.Validities {
+		out = append(out, uuidsOf(v.Fields[name])...)
+	}
+	return sortedUnique(out)
+}
+
+// sortedKeys returns the keys of a set in a stable order.
+func sortedKeys(set map[objKey]bool) []objKey {
+	out := make([]objKey, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].typ != out[j].typ {
+			return out[i].typ < out[j].typ
+		}
+		return out[i].uuid < out[j].uuid
+	})
+	return out
+}

@@ -1,0 +1,145 @@
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/os2mo-cdc/mocdc/sinks/runner"
+)
+
+// Mode says which rows a mirror keeps.
+type Mode string
+
+// Mirror modes, as OS2mo's SQL export has them.
+const (
+	// Actual keeps today's rows only: one row per object (per element for
+	// leder_ansvar, kle and it_forbindelse_engagementer), with startdato
+	// and slutdato of its current validity, and the computed columns
+	// filled. Rows change at midnight when validities start or end.
+	Actual Mode = "actual"
+	// Historic keeps one row per validity period; id is a surrogate key
+	// and uuid repeats. Like OS2mo's historic export, the computed
+	// columns organisatorisk_sti, leder_uuid, fungerende_leder_uuid and
+	// engagementer.primær_boolean are NULL.
+	Historic Mode = "historic"
+)
+
+// MySQL load methods.
+const (
+	MySQLLoadData = "load_data"
+	MySQLInsert   = "insert"
+)
+
+// Config is one mirror target (one entry of `mirrors:` in the mocdc YAML).
+// One process runs one target; several processes with the same target
+// share its partitions.
+type Config struct {
+	// Name identifies the target: --target NAME, the default consumer
+	// group, metrics and logs. Letters, digits, - and _.
+	Name string `yaml:"name"`
+	// Dialect of the target database: postgres, mysql (also MariaDB) or mssql.
+	Dialect string `yaml:"dialect"`
+	// DSN of the target database, in the driver's format:
+	//   postgres: postgres://user:pass@host:5432/db?sslmode=…
+	//   mysql:    user:pass@tcp(host:3306)/db (charset=utf8mb4 is added)
+	//   mssql:    sqlserver://user:pass@host:1433?database=db
+	DSN string `yaml:"dsn"`
+	// DSNFile is read instead of DSN when set (a mounted secret).
+	DSNFile string `yaml:"dsn_file"`
+	// Mode is actual (default) or historic.
+	Mode Mode `yaml:"mode"`
+	// Group is the Kafka consumer group. Default "mocdc-mirror-<name>".
+	Group string `yaml:"group"`
+	// Batch bounds a batch; see runner.Config.
+	Batch BatchConfig `yaml:"batch"`
+	// Retry is the backoff while the target fails.
+	Retry runner.Backoff `yaml:"retry"`
+	// KvitteringRetention keeps kvittering rows this long (the newest row
+	// is always kept). Default 168h (a week).
+	KvitteringRetention time.Duration `yaml:"kvittering_retention"`
+	// MySQLLoad is how MySQL staging is loaded: load_data (default; LOAD
+	// DATA LOCAL INFILE, falls back to insert when the server has
+	// local_infile=0) or insert (multi-row INSERT).
+	MySQLLoad string `yaml:"mysql_load"`
+	// MaxConnections caps the connections to the target. Default 4.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// BatchConfig bounds the batches, each applied in one target transaction.
+type BatchConfig struct {
+	// MaxRecords per batch. Default 5000.
+	MaxRecords int `yaml:"max_records"`
+	// MaxWait for more records after the first. Default 100ms.
+	MaxWait time.Duration `yaml:"max_wait"`
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.Mode == "" {
+		c.Mode = Actual
+	}
+	if c.Group == "" && c.Name != "" {
+		c.Group = "mocdc-mirror-" + c.Name
+	}
+	if c.KvitteringRetention == 0 {
+		c.KvitteringRetention = 7 * 24 * time.Hour
+	}
+	if c.MySQLLoad == "" {
+		c.MySQLLoad = MySQLLoadData
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 4
+	}
+	rc := c.Runner()
+	rc.Defaults()
+	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry = rc.MaxRecords, rc.MaxWait, rc.Retry
+}
+
+// Runner returns the consumer settings of the target.
+func (c Config) Runner() runner.Config {
+	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// Validate names every wrong value, prefixed with the target's name.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !nameRE.MatchString(c.Name) {
+		add("name %q: use letters, digits, - and _", c.Name)
+	}
+	switch c.Dialect {
+	case "postgres", "mysql", "mssql":
+	default:
+		add("dialect %q: use postgres, mysql or mssql", c.Dialect)
+	}
+	if c.DSN == "" && c.DSNFile == "" {
+		add("dsn is empty: set dsn (e.g. ${MOCDC_MIRROR_PG_DSN}) or dsn_file")
+	}
+	switch c.Mode {
+	case Actual, Historic:
+	default:
+		add("mode %q: use actual or historic", c.Mode)
+	}
+	switch c.MySQLLoad {
+	case MySQLLoadData, MySQLInsert:
+	default:
+		add("mysql_load %q: use load_data or insert", c.MySQLLoad)
+	}
+	if c.KvitteringRetention < 0 {
+		add("kvittering_retention must not be negative")
+	}
+	if c.MaxConnections < 2 {
+		add("max_connections must be at least 2 (one applies, one answers offset reads), got %d", c.MaxConnections)
+	}
+	if err := c.Runner().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("mirror %q: %w", c.Name, err)
+	}
+	return nil
+}

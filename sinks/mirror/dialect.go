@@ -1,0 +1,178 @@
+package mirror
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Dialect is what differs between the target databases; everything else
+// in the mirror is shared. Implementations are stateless apart from their
+// settings and safe for concurrent use; the statements they return are
+// pure functions of the table definitions (golden-tested in testdata/).
+type Dialect interface {
+	// Name is the config name: postgres, mysql or mssql.
+	Name() string
+	// Driver is the database/sql driver name.
+	Driver() string
+	// Quote quotes an identifier (names with æ and ø are quoted as-is;
+	// the connection is UTF-8 or UTF-16).
+	Quote(ident string) string
+	// Param is the n-th (1-based) bind parameter.
+	Param(n int) string
+
+	// CreateTable returns the DDL that creates t with its keys and
+	// indexes, idempotent (nothing happens when t exists).
+	CreateTable(t *Table) []string
+	// DropTable drops t if it exists.
+	DropTable(t *Table) string
+	// Introspect returns a query listing (name, canonical type) of the
+	// columns of the table named by bind parameter 1, in the current
+	// schema; see canonical.
+	Introspect() string
+	// Canonical turns one row of the Introspect query into a canonical
+	// type: string(N), text, int, bigint, bool or time.
+	Canonical(dataType string, length sql.NullInt64, columnType string) string
+
+	// Staging: a session-private table per mirrored table, with the same
+	// columns and no keys. CreateStaging is idempotent and runs once per
+	// session; ClearStaging (empty when not needed) runs before a load
+	// inside the transaction.
+	Staging(t *Table) string
+	CreateStaging(t *Table) string
+	ClearStaging(t *Table) string
+	// Load bulk-loads rows (values in t.Columns order: string, int64,
+	// bool, string timestamps or nil) into t's staging table, inside the
+	// session's transaction.
+	Load(ctx context.Context, s *session, t *Table, rows [][]any) error
+
+	// DeleteVanished deletes the rows of t whose owner is listed in the
+	// keys staging table for t and whose key is not in t's staging.
+	DeleteVanished(t *Table) string
+	// Upsert writes t's staging into t: new keys are inserted, existing
+	// ones updated where a value differs.
+	Upsert(t *Table) []string
+
+	// Classify says what an error from the target means.
+	Classify(err error) ErrorClass
+	// Check runs dialect-specific checks after connecting (e.g. MySQL's
+	// local_infile) before any Load; it may adjust the dialect's settings
+	// and returns warnings for the operator.
+	Check(ctx context.Context, db *sql.DB) (warnings []string, err error)
+}
+
+// ErrorClass is what an error from the target means for delivery.
+type ErrorClass int
+
+// Error classes.
+const (
+	// Retryable: the target is down, busy or a transaction lost a race
+	// (deadlock, serialization failure, lock timeout, lost connection).
+	// The batch is tried again; nothing is skipped.
+	Retryable ErrorClass = iota
+	// Data: the target rejects a value (too long, out of range, NULL in
+	// a NOT NULL column). The record that carries it is dead-lettered.
+	Data
+	// Auth: wrong user or password, or no permission. Fatal at start.
+	Auth
+	// NoDatabase: the database in the DSN does not exist. Fatal at start.
+	NoDatabase
+)
+
+// session is one target connection with its open transaction.
+type session struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+func (s *session) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := s.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n\tin: %s", err, abbreviate(q))
+	}
+	return res, nil
+}
+
+func abbreviate(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 200 {
+		return q[:200] + "…"
+	}
+	return q
+}
+
+// list joins quoted identifiers with prefix (e.g. "s.").
+func list(d Dialect, prefix string, names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = prefix + d.Quote(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// match is "a.k1 = b.k1 AND a.k2 = b.k2".
+func match(d Dialect, a, b string, names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = a + "." + d.Quote(n) + " = " + b + "." + d.Quote(n)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// ownerMatch is "k.tbl = 'name' AND k.k1 = t.o1 [AND k.k2 = t.o2]" where
+// the owner columns are compared as strings.
+func ownerMatch(d Dialect, t *Table, keys, target string) string {
+	parts := []string{keys + "." + d.Quote("tbl") + " = '" + t.Name + "'"}
+	for i, o := range t.Owner {
+		parts = append(parts, fmt.Sprintf("%s.%s = %s.%s", keys, d.Quote("k"+itoa(i+1)), target, d.Quote(o)))
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// deleteVanished is the portable form: DELETE … WHERE EXISTS owner AND NOT
+// EXISTS staged key. from is "tbl t" or "t FROM tbl t" as the dialect wants.
+func deleteVanished(d Dialect, t *Table, from string) string {
+	return fmt.Sprintf("DELETE %s WHERE EXISTS (SELECT 1 FROM %s k WHERE %s) AND NOT EXISTS (SELECT 1 FROM %s s WHERE %s)",
+		from, d.Staging(keysTable), ownerMatch(d, t, "k", "t"), d.Staging(t), match(d, "s", "t", t.Key))
+}
+
+// canonicalOf is the canonical type a column is expected to have.
+func canonicalOf(c Column) string {
+	switch c.Kind {
+	case String:
+		return fmt.Sprintf("string(%d)", c.Len)
+	case Text:
+		return "text"
+	case Int:
+		return "int"
+	case BigInt:
+		return "bigint"
+	case Bool:
+		return "bool"
+	case Time:
+		return "time"
+	}
+	return "?"
+}
+
+// dialectFor returns the dialect called name.
+func dialectFor(cfg Config) (Dialect, error) {
+	switch cfg.Dialect {
+	case "postgres":
+		return &postgres{}, nil
+	case "mysql":
+		return &mysql{insertOnly: cfg.MySQLLoad == MySQLInsert}, nil
+	case "mssql":
+		return &mssql{}, nil
+	}
+	return nil, fmt.Errorf("dialect %q: use postgres, mysql or mssql", cfg.Dialect)
+}
+
+// errorIs reports whether err or any error it joins or wraps satisfies f.
+func errorAs[T error](err error) (T, bool) {
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
+}

@@ -1,0 +1,29 @@
+package mirror
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics of one mirror target, besides the runner's mocdc_sink_* ones.
+type metrics struct {
+	rows       *prometheus.CounterVec
+	recomputed prometheus.Counter
+	freshness  prometheus.Gauge
+	rollovers  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, sink string) *metrics {
+	f := promauto.With(reg)
+	l := prometheus.Labels{"sink": sink}
+	return &metrics{
+		rows: f.NewCounterVec(prometheus.CounterOpts{Name: "mocdc_sink_mirror_rows_written_total", ConstLabels: l,
+			Help: "Rows written (inserted or updated) to mirror tables, by table."}, []string{"table"}),
+		recomputed: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_mirror_objects_recomputed_total", ConstLabels: l,
+			Help: "Objects whose rows were recomputed: the changed ones and those whose computed columns depend on them."}),
+		freshness: f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_sink_mirror_source_commit_timestamp_seconds", ConstLabels: l,
+			Help: "Commit time in the MO store of the newest change applied (kvittering.query_tid), as a Unix time."}),
+		rollovers: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_mirror_day_rollovers_total", ConstLabels: l,
+			Help: "Times the mirror recomputed rows because the date changed."}),
+	}
+}

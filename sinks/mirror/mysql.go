@@ -1,0 +1,305 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// mysql is the MySQL/MariaDB dialect (go-sql-driver/mysql, utf8mb4): LOAD
+// DATA LOCAL INFILE from an in-memory reader into a temporary staging
+// table (or multi-row INSERT when the server has local_infile off), then
+// UPDATE … JOIN / INSERT … SELECT … LEFT JOIN (tables with a surrogate id)
+// or INSERT … SELECT … ON DUPLICATE KEY UPDATE (the rest).
+type mysql struct {
+	// insertOnly loads staging with multi-row INSERT instead of LOAD DATA.
+	insertOnly bool
+}
+
+var _ Dialect = (*mysql)(nil)
+
+const mysqlCharset = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+
+func (*mysql) Name() string   { return "mysql" }
+func (*mysql) Driver() string { return "mysql" }
+
+func (*mysql) Quote(ident string) string {
+	return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
+}
+
+func (*mysql) Param(int) string { return "?" }
+
+func (d *mysql) colType(c Column) string {
+	switch c.Kind {
+	case String:
+		return fmt.Sprintf("VARCHAR(%d)", c.Len)
+	case Text:
+		return "LONGTEXT"
+	case Int:
+		return "INT"
+	case BigInt:
+		return "BIGINT"
+	case Bool:
+		return "BOOLEAN"
+	case Time:
+		return "DATETIME(6)"
+	}
+	panic("unknown column kind")
+}
+
+func (d *mysql) columnDefs(t *Table, keys bool) []string {
+	var defs []string
+	if t.ID && keys {
+		defs = append(defs, d.Quote("id")+" INT NOT NULL AUTO_INCREMENT PRIMARY KEY")
+	}
+	for _, c := range t.Columns {
+		def := d.Quote(c.Name) + " " + d.colType(c)
+		if c.NotNull && keys {
+			def += " NOT NULL"
+		}
+		defs = append(defs, def)
+	}
+	return defs
+}
+
+func (d *mysql) CreateTable(t *Table) []string {
+	defs := d.columnDefs(t, true)
+	switch {
+	case len(t.Key) > 0 && t.ID:
+		defs = append(defs, fmt.Sprintf("UNIQUE KEY %s (%s)", d.Quote("mocdc_key"), list(d, "", t.Key)))
+	case len(t.Key) > 0:
+		defs = append(defs, fmt.Sprintf("PRIMARY KEY (%s)", list(d, "", t.Key)))
+	}
+	for _, ix := range t.Indexes {
+		defs = append(defs, fmt.Sprintf("KEY %s (%s)", d.Quote("mocdc_"+strings.Join(ix, "_")), list(d, "", ix)))
+	}
+	return []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n) %s", d.Quote(t.Name), strings.Join(defs, ",\n  "), mysqlCharset)}
+}
+
+func (d *mysql) DropTable(t *Table) string { return "DROP TABLE IF EXISTS " + d.Quote(t.Name) }
+
+func (*mysql) Introspect() string {
+	return `SELECT column_name, data_type, character_maximum_length, column_type FROM information_schema.columns
+ WHERE table_schema = DATABASE() AND table_name = ?`
+}
+
+func (*mysql) Canonical(dataType string, length sql.NullInt64, columnType string) string {
+	switch strings.ToLower(dataType) {
+	case "varchar", "char":
+		return fmt.Sprintf("string(%d)", length.Int64)
+	case "text", "mediumtext", "longtext", "tinytext":
+		return "text"
+	case "int", "integer":
+		return "int"
+	case "bigint":
+		return "bigint"
+	case "tinyint":
+		if strings.HasPrefix(strings.ToLower(columnType), "tinyint(1)") {
+			return "bool"
+		}
+		return "tinyint"
+	case "datetime", "timestamp":
+		return "time"
+	}
+	return dataType
+}
+
+func (d *mysql) Staging(t *Table) string { return d.Quote("mocdc_stg_" + t.Name) }
+
+func (d *mysql) CreateStaging(t *Table) string {
+	return fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) %s", d.Staging(t), strings.Join(d.columnDefs(t, false), ", "), mysqlCharset)
+}
+
+// ClearStaging deletes rather than truncates: TRUNCATE would commit.
+func (d *mysql) ClearStaging(t *Table) string { return "DELETE FROM " + d.Staging(t) }
+
+var readerSeq atomic.Uint64
+
+// Load uses LOAD DATA LOCAL INFILE with a registered reader (tab
+// separated, backslash escaped, \N for NULL), or multi-row INSERT.
+func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
+	if d.insertOnly {
+		return insertRows(ctx, s, d, d.Staging(t), t.ColumnNames(), rows, 1000)
+	}
+	var buf bytes.Buffer
+	for _, r := range rows {
+		for i, v := range r {
+			if i > 0 {
+				buf.WriteByte('\t')
+			}
+			writeTSV(&buf, v)
+		}
+		buf.WriteByte('\n')
+	}
+	name := "mocdc_" + strconv.FormatUint(readerSeq.Add(1), 10)
+	gomysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(buf.Bytes()) })
+	defer gomysql.DeregisterReaderHandler(name)
+	q := fmt.Sprintf(`LOAD DATA LOCAL INFILE 'Reader::%s' INTO TABLE %s CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (%s)`,
+		name, d.Staging(t), list(d, "", t.ColumnNames()))
+	if _, err := s.exec(ctx, q); err != nil {
+		return fmt.Errorf("LOAD DATA into staging of %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+func writeTSV(buf *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString(`\N`)
+	case string:
+		for i := 0; i < len(x); i++ {
+			switch c := x[i]; c {
+			case '\\':
+				buf.WriteString(`\\`)
+			case '\t':
+				buf.WriteString(`\t`)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case 0:
+				buf.WriteString(`\0`)
+			default:
+				buf.WriteByte(c)
+			}
+		}
+	case bool:
+		if x {
+			buf.WriteByte('1')
+		} else {
+			buf.WriteByte('0')
+		}
+	case int64:
+		buf.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		buf.WriteString(strconv.Itoa(x))
+	default:
+		fmt.Fprint(buf, x)
+	}
+}
+
+// insertRows writes rows with multi-row INSERT statements of up to chunk
+// rows each.
+func insertRows(ctx context.Context, s *session, d Dialect, table string, cols []string, rows [][]any, chunk int) error {
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", table, list(d, "", cols))
+		args := make([]any, 0, n*len(cols))
+		p := 0
+		for i, r := range rows[:n] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteByte('(')
+			for j, v := range r {
+				if j > 0 {
+					sb.WriteString(", ")
+				}
+				p++
+				sb.WriteString(d.Param(p))
+				args = append(args, v)
+			}
+			sb.WriteByte(')')
+		}
+		if _, err := s.exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func (d *mysql) DeleteVanished(t *Table) string {
+	return deleteVanished(d, t, "t FROM "+d.Quote(t.Name)+" AS t")
+}
+
+func (d *mysql) Upsert(t *Table) []string {
+	cols, nonKey := t.ColumnNames(), t.NonKey()
+	tbl, stg := d.Quote(t.Name), d.Staging(t)
+	if !t.ID {
+		set := nonKey
+		if len(set) == 0 {
+			set = t.Key[:1] // no-op update: keep the row
+		}
+		sets := make([]string, len(set))
+		for i, c := range set {
+			sets[i] = d.Quote(c) + " = VALUES(" + d.Quote(c) + ")"
+		}
+		return []string{fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON DUPLICATE KEY UPDATE %s",
+			tbl, list(d, "", cols), list(d, "", cols), stg, strings.Join(sets, ", "))}
+	}
+	// With a surrogate id, ON DUPLICATE KEY would burn an AUTO_INCREMENT
+	// value per updated row; UPDATE then INSERT uses ids for new rows only.
+	var out []string
+	if len(nonKey) > 0 {
+		sets := make([]string, len(nonKey))
+		for i, c := range nonKey {
+			sets[i] = "t." + d.Quote(c) + " = s." + d.Quote(c)
+		}
+		out = append(out, fmt.Sprintf("UPDATE %s AS t JOIN %s AS s ON %s SET %s", tbl, stg, match(d, "t", "s", t.Key), strings.Join(sets, ", ")))
+	}
+	out = append(out, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS s LEFT JOIN %s AS t ON %s WHERE t.%s IS NULL",
+		tbl, list(d, "", cols), list(d, "s.", cols), stg, tbl, match(d, "t", "s", t.Key), d.Quote("id")))
+	return out
+}
+
+// Classify maps MySQL/MariaDB error numbers: value errors are data errors;
+// access denied is auth; unknown database is NoDatabase; deadlocks, lock
+// wait timeouts, duplicate-key races and lost connections are retryable.
+func (*mysql) Classify(err error) ErrorClass {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) {
+		return Retryable
+	}
+	me, ok := errorAs[*gomysql.MySQLError](err)
+	if !ok {
+		return Retryable
+	}
+	switch me.Number {
+	case 1406, 1264, 1366, 1048, 1292, 1265, 3819, 1416:
+		return Data
+	case 1045, 1044, 1142, 1227, 1698:
+		return Auth
+	case 1049:
+		return NoDatabase
+	}
+	return Retryable
+}
+
+// Check falls back to multi-row INSERT when the server refuses LOAD DATA
+// LOCAL (local_infile=0).
+func (d *mysql) Check(ctx context.Context, db *sql.DB) ([]string, error) {
+	if d.insertOnly {
+		return nil, nil
+	}
+	var on int
+	if err := db.QueryRowContext(ctx, "SELECT @@local_infile").Scan(&on); err != nil {
+		return nil, fmt.Errorf("read @@local_infile: %w", err)
+	}
+	if on == 0 {
+		d.insertOnly = true
+		return []string{"mysql: the server has local_infile=0, so LOAD DATA LOCAL is refused; loading with multi-row INSERT instead (slower). Set local-infile=1 in the server's my.cnf for the fast path."}, nil
+	}
+	return nil, nil
+}
+
+// mysqlDSN makes every connection speak utf8mb4 (æ, ø, å and beyond).
+func mysqlDSN(dsn string) string {
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return dsn // sql.Open reports it
+	}
+	if err := cfg.Apply(gomysql.Charset("utf8mb4", "")); err != nil {
+		return dsn
+	}
+	return cfg.FormatDSN()
+}

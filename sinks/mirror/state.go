@@ -1,0 +1,243 @@
+package mirror
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// The mirror keeps the latest state of every object it mirrors in the
+// target itself (mocdc_objects, as the event's object JSON) together with
+// the uuids each object refers to (mocdc_refs), written in the same
+// transaction as the rows. The computed columns are derived from these
+// tables inside the apply transaction, so they come out right after a
+// restart without re-reading Kafka, and across instances that own
+// different partitions.
+
+// objKey names one object.
+type objKey struct {
+	typ  mo.Type
+	uuid string
+}
+
+func (k objKey) String() string { return string(k.typ) + "/" + k.uuid }
+
+// refQuery is one reverse lookup: objects of type typ ("" = any) that
+// refer to ref.
+type refQuery struct {
+	typ mo.Type
+	ref string
+}
+
+// state is a transaction's view of mocdc_objects and mocdc_refs. It caches
+// what it read; after the batch's own objects are written it is told their
+// new state (set), so it never disagrees with the database inside the
+// transaction.
+type state struct {
+	s    *session
+	d    Dialect
+	objs map[objKey]*mo.Object // nil: known not to exist
+	raw  map[objKey]string     // stored JSON of loaded objects
+	refs map[refQuery][]objKey
+}
+
+func newState(s *session, d Dialect) *state {
+	return &state{s: s, d: d, objs: map[objKey]*mo.Object{}, raw: map[objKey]string{}, refs: map[refQuery][]objKey{}}
+}
+
+const chunkSize = 500
+
+func chunks(xs []string, n int) [][]string {
+	var out [][]string
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}
+
+func (st *state) params(first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = st.d.Param(first + i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// load reads the objects not read yet.
+func (st *state) load(ctx context.Context, keys []objKey) error {
+	byType := map[mo.Type][]string{}
+	for _, k := range keys {
+		if _, ok := st.objs[k]; ok || k.uuid == "" {
+			continue
+		}
+		st.objs[k] = nil
+		byType[k.typ] = append(byType[k.typ], k.uuid)
+	}
+	d := st.d
+	for typ, uuids := range byType {
+		for _, part := range chunks(uuids, chunkSize) {
+			q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s IN (%s)", d.Quote("uuid"), d.Quote("json"), d.Quote(tObjects),
+				d.Quote("type"), d.Param(1), d.Quote("uuid"), st.params(2, len(part)))
+			args := make([]any, 0, len(part)+1)
+			args = append(args, string(typ))
+			for _, u := range part {
+				args = append(args, u)
+			}
+			if err := st.query(ctx, q, args, func(scan func(...any) error) error {
+				var uuid, raw string
+				if err := scan(&uuid, &raw); err != nil {
+					return err
+				}
+				var o mo.Object
+				if err := json.Unmarshal([]byte(raw), &o); err != nil {
+					return fmt.Errorf("stored %s %s: %w", typ, uuid, err)
+				}
+				k := objKey{typ, uuid}
+				st.objs[k], st.raw[k] = &o, raw
+				return nil
+			}); err != nil {
+				return fmt.Errorf("load %s objects: %w", typ, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (st *state) query(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error {
+	rows, err := st.s.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%w\n\tin: %s", err, abbreviate(q))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// get returns a loaded object, nil when it does not exist (or was not
+// loaded).
+func (st *state) get(k objKey) *mo.Object { return st.objs[k] }
+
+// set records the state the transaction wrote for k.
+func (st *state) set(k objKey, o *mo.Object) { st.objs[k] = o }
+
+// loadReferrers runs the reverse lookups not run yet: which objects of type
+// typ ("" = any type) refer to each of refs.
+func (st *state) loadReferrers(ctx context.Context, typ mo.Type, refs []string) error {
+	var todo []string
+	for _, r := range refs {
+		q := refQuery{typ, r}
+		if _, ok := st.refs[q]; ok || r == "" {
+			continue
+		}
+		st.refs[q] = nil
+		todo = append(todo, r)
+	}
+	d := st.d
+	for _, part := range chunks(todo, chunkSize) {
+		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IN (%s)", d.Quote("ref"), d.Quote("type"), d.Quote("uuid"), d.Quote(tRefs),
+			d.Quote("ref"), st.params(1, len(part)))
+		args := make([]any, 0, len(part)+1)
+		for _, r := range part {
+			args = append(args, r)
+		}
+		if typ != "" {
+			q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(len(part)+1))
+			args = append(args, string(typ))
+		}
+		if err := st.query(ctx, q, args, func(scan func(...any) error) error {
+			var ref, t, uuid string
+			if err := scan(&ref, &t, &uuid); err != nil {
+				return err
+			}
+			k := refQuery{typ, ref}
+			st.refs[k] = append(st.refs[k], objKey{mo.Type(t), uuid})
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read %s: %w", tRefs, err)
+		}
+	}
+	return nil
+}
+
+// referrers returns what loadReferrers found, sorted by uuid.
+func (st *state) referrers(typ mo.Type, ref string) []objKey {
+	ks := st.refs[refQuery{typ, ref}]
+	sort.Slice(ks, func(i, j int) bool { return ks[i].uuid < ks[j].uuid })
+	return ks
+}
+
+// refsOf lists the distinct uuids an object refers to in any period: the
+// values of its UUID and UUIDs fields.
+func refsOf(o *mo.Object) []string {
+	spec := mo.SpecOf(o.Type)
+	seen := map[string]bool{}
+	var out []string
+	add := func(u string) {
+		if u != "" && !seen[u] && u != o.UUID {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	for _, v := range o.Validities {
+		for _, f := range spec.Fields {
+			switch f.Kind {
+			case mo.UUID:
+				add(uuidOf(v.Fields[f.Name]))
+			case mo.UUIDs:
+				for _, u := range uuidsOf(v.Fields[f.Name]) {
+					add(u)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nextChange is the first day after today on which the object's version of
+// the day changes (a validity starts, or one ends the day before), or nil
+// when none does.
+func nextChange(o *mo.Object, today mo.Date) any {
+	var best string
+	for _, v := range o.Validities {
+		for _, d := range []string{dateOf(v.Validity.From, ""), dayAfter(v.Validity.To)} {
+			if d != "" && d > string(today) && (best == "" || d < best) {
+				best = d
+			}
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return best
+}
+
+func dateOf(d *mo.Date, open string) string {
+	if d == nil {
+		return open
+	}
+	return string(*d)
+}
+
+func dayAfter(d *mo.Date) string {
+	if d == nil {
+		return ""
+	}
+	t, err := mo.ParseDate(string(*d))
+	if err != nil {
+		return ""
+	}
+	return string(mo.DateOf(t.AddDate(0, 0, 1)))
+}

@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Config is the part of a sink's configuration that the runner reads.
+type Config struct {
+	// Group is the Kafka consumer group. Every instance of one sink target
+	// uses the same group; they share the partitions.
+	Group string `yaml:"group"`
+	// MaxRecords caps a batch. Default 5000.
+	MaxRecords int `yaml:"max_records"`
+	// MaxWait is how long a batch may wait for more records after its
+	// first one arrived. Default 100ms: small batches when idle (low
+	// latency), full ones under load (throughput).
+	MaxWait time.Duration `yaml:"max_wait"`
+	// TickInterval is how often a Ticker sink is ticked. Default 30s.
+	TickInterval time.Duration `yaml:"tick_interval"`
+	// Retry is the backoff between attempts of a failing batch.
+	Retry Backoff `yaml:"retry"`
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.MaxRecords == 0 {
+		c.MaxRecords = 5000
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = 100 * time.Millisecond
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = 30 * time.Second
+	}
+	c.Retry.Defaults()
+}
+
+// Validate names every wrong value.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Group == "" {
+		errs = append(errs, errors.New("group is empty: name the consumer group"))
+	}
+	if c.MaxRecords < 1 {
+		errs = append(errs, fmt.Errorf("max_records must be at least 1, got %d", c.MaxRecords))
+	}
+	if c.MaxWait < 0 {
+		errs = append(errs, fmt.Errorf("max_wait must not be negative, got %s", c.MaxWait))
+	}
+	if c.TickInterval < 0 {
+		errs = append(errs, fmt.Errorf("tick_interval must not be negative, got %s", c.TickInterval))
+	}
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Backoff is capped exponential backoff with jitter: attempt n waits a
+// random duration in [d/2, d] where d = min(Max, Min·2ⁿ).
+type Backoff struct {
+	// Min is the first wait. Default 100ms.
+	Min time.Duration `yaml:"min"`
+	// Max caps every wait. Default 30s.
+	Max time.Duration `yaml:"max"`
+}
+
+// Defaults fills unset fields.
+func (b *Backoff) Defaults() {
+	if b.Min == 0 {
+		b.Min = 100 * time.Millisecond
+	}
+	if b.Max == 0 {
+		b.Max = 30 * time.Second
+	}
+}
+
+// Validate reports wrong values.
+func (b Backoff) Validate() error {
+	if b.Min <= 0 || b.Max < b.Min {
+		return fmt.Errorf("retry: want 0 < min <= max, got min %s max %s", b.Min, b.Max)
+	}
+	return nil
+}
+
+// Delay returns the wait before retry number attempt (0-based).
+func (b Backoff) Delay(attempt int) time.Duration {
+	d := b.Min
+	for i := 0; i < attempt && d < b.Max; i++ {
+		d *= 2
+	}
+	if d > b.Max {
+		d = b.Max
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+}
+
+// Wait sleeps for Delay(attempt) or until ctx ends; it returns ctx.Err()
+// in the latter case.
+func (b Backoff) Wait(ctx context.Context, attempt int) error {
+	t := time.NewTimer(b.Delay(attempt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

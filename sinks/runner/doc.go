@@ -1,0 +1,41 @@
+// Package runner is the consumer loop every mocdc sink shares: it reads the
+// MO object topics as one Kafka consumer group, cuts the records into
+// batches by count and time, hands each batch to a Sink, and retries,
+// dead-letters and measures around it.
+//
+// Where it sits in the flow:
+//
+//	capture → Kafka mo.<type> topics → runner (this package) → Sink → target
+//
+// The acknowledgement chain, written down (CONVENTIONS 11):
+//
+//  1. The runner consumes with read_committed isolation, so it only ever
+//     sees events of committed capture transactions.
+//  2. A Sink writes a batch's effects AND the batch's end offsets in one
+//     durable transaction of its target (Sink.Apply).
+//  3. The runner never commits offsets to Kafka and never trusts Kafka's
+//     committed offsets. When the group assigns it partitions (at start
+//     and on every rebalance) it asks the Sink for the offsets stored in
+//     the target (Sink.Offsets) and starts there (kgo.AdjustFetchOffsetsFn,
+//     before any record of the partition is fetched).
+//  4. Apply skips records below the offsets stored in the target, inside
+//     its transaction, so a batch applied twice — a replay after a crash,
+//     or two instances briefly owning one partition during a rebalance —
+//     changes nothing the second time.
+//
+// Failures: an error from Apply is retryable unless marked permanent
+// (Permanent, BatchError). Retryable errors are retried with capped,
+// jittered backoff until they succeed or the context ends; nothing is
+// skipped. A BatchError names the records that can never apply: they go to
+// the dead-letter topic (event.DeadLetter, stage "apply", with topic,
+// partition, offset and reason) and the rest of the batch is applied. A
+// permanent error that names no record makes the runner split the batch
+// until the one record that fails is found. A dead letter is written before
+// the batch that skips it is applied, so a crash in between writes it again
+// (at least once) and never loses it.
+//
+// Consumer group settings: cooperative-sticky balancing, so adding or
+// removing an instance only moves the partitions that must move;
+// BlockRebalanceOnPoll, so a partition is never revoked while its batch is
+// being applied.
+package runner

@@ -1,0 +1,41 @@
+package runner
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics of one runner, labelled with the sink's name so that several
+// sinks can share a registry.
+type metrics struct {
+	records      prometheus.Counter
+	batches      prometheus.Counter
+	applySeconds prometheus.Histogram
+	lag          *prometheus.GaugeVec
+	deadLetters  prometheus.Counter
+	retries      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, sink string) *metrics {
+	f := promauto.With(reg)
+	l := prometheus.Labels{"sink": sink}
+	return &metrics{
+		records: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_records_total", ConstLabels: l,
+			Help: "Records applied to the target (dead letters not included)."}),
+		batches: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_batches_total", ConstLabels: l,
+			Help: "Batches committed to the target."}),
+		applySeconds: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_sink_apply_seconds", ConstLabels: l,
+			Help: "Time to apply one batch, retries included.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		lag: f.NewGaugeVec(prometheus.GaugeOpts{Name: "mocdc_sink_lag_records", ConstLabels: l,
+			Help: "Records in Kafka not yet applied, per partition this instance owns (high watermark minus next offset)."},
+			[]string{"topic", "partition"}),
+		deadLetters: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_dead_letters_total", ConstLabels: l,
+			Help: "Records sent to the dead-letter topic because they can never apply."}),
+		retries: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_retries_total", ConstLabels: l,
+			Help: "Failed attempts to apply a batch (or tick) that were retried."}),
+	}
+}
+
+func partLabel(p int32) string { return strconv.Itoa(int(p)) }

@@ -1,0 +1,384 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Deps are what a Runner needs besides its Config: the sink, where to read
+// and dead-letter, and the injected client options, logger and registry.
+type Deps struct {
+	// Name identifies the sink in logs and metrics, e.g. "mirror-bi".
+	Name string
+	// Topics are consumed as one group.
+	Topics []string
+	// DeadLetterTopic receives records that can never apply
+	// (event.Topics.DeadLetter()).
+	DeadLetterTopic string
+	// KafkaOpts are the base client options (brokers, TLS, SASL, logger),
+	// built in cmd; the runner adds the group settings.
+	KafkaOpts []kgo.Opt
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
+}
+
+// Stats is a snapshot of a runner's progress.
+type Stats struct {
+	// Records applied (or skipped as already applied) since start.
+	Records int64
+	// Batches committed since start.
+	Batches int64
+	// DeadLetters written since start.
+	DeadLetters int64
+	// Lag is the sum over owned partitions of high watermark minus next
+	// offset, as of the last fetch; -1 before the first fetch.
+	Lag int64
+	// Partitions owned now.
+	Partitions int
+}
+
+// Runner consumes the topics of one sink as a consumer group member and
+// applies batches to the sink; see the package documentation for the
+// delivery guarantees. Run it once; Close it after Run returns.
+type Runner struct {
+	cfg  Config
+	deps Deps
+	sink Sink
+	cl   *kgo.Client
+	log  *slog.Logger
+	m    *metrics
+
+	mu   sync.Mutex
+	hwm  map[TopicPartition]int64 // high watermark per owned partition
+	next map[TopicPartition]int64 // next offset to apply per owned partition
+
+	records, batches, deadLetters atomic.Int64
+	closeOnce                     sync.Once
+}
+
+// New makes a runner for sink. It creates the Kafka client (no network
+// I/O yet); the group is joined by Run.
+func New(cfg Config, sink Sink, deps Deps) (*Runner, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(deps.Topics) == 0 {
+		return nil, errors.New("runner: no topics to consume")
+	}
+	if deps.DeadLetterTopic == "" {
+		return nil, errors.New("runner: no dead-letter topic")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	r := &Runner{
+		cfg: cfg, deps: deps, sink: sink,
+		log:  deps.Logger.With(slog.String("sink", deps.Name)),
+		m:    newMetrics(deps.Registry, deps.Name),
+		hwm:  map[TopicPartition]int64{},
+		next: map[TopicPartition]int64{},
+	}
+	opts := append(append([]kgo.Opt(nil), deps.KafkaOpts...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(deps.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Offsets live in the target, written with the data; Kafka's
+		// committed offsets are neither written nor read. With no commit
+		// the group's starting point is the log start, which is never
+		// ahead of the target, and AdjustFetchOffsetsFn moves it to the
+		// target's offsets before the first fetch.
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AdjustFetchOffsetsFn(r.seekToTarget),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(r.dropPartitions),
+		kgo.OnPartitionsLost(r.dropPartitions),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("runner %s: kafka client: %w", deps.Name, err)
+	}
+	r.cl = cl
+	return r, nil
+}
+
+// seekToTarget runs when the group assigns partitions to this member, after
+// the group's own offsets were fetched and before anything is consumed: it
+// replaces them with the offsets stored in the target.
+func (r *Runner) seekToTarget(ctx context.Context, fetched map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	var stored Offsets
+	for attempt := 0; ; attempt++ {
+		s, err := r.sink.Offsets(ctx)
+		if err == nil {
+			stored = s
+			break
+		}
+		r.log.Warn("read offsets from target failed; retrying", slog.Int("attempt", attempt+1), slog.Any("err", err))
+		if werr := r.cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return nil, fmt.Errorf("read offsets from target: %w", err)
+		}
+	}
+	out := make(map[string]map[int32]kgo.Offset, len(fetched))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for topic, parts := range fetched {
+		out[topic] = make(map[int32]kgo.Offset, len(parts))
+		for p := range parts {
+			tp := TopicPartition{topic, p}
+			if n, ok := stored.Get(topic, p); ok {
+				out[topic][p] = kgo.NewOffset().At(n).WithEpoch(-1)
+				r.next[tp] = n
+			} else {
+				out[topic][p] = kgo.NewOffset().AtStart()
+				r.next[tp] = 0
+			}
+			r.log.Info("partition assigned", slog.String("topic", topic), slog.Int("partition", int(p)), slog.Int64("offset", r.next[tp]))
+		}
+	}
+	return out, nil
+}
+
+// dropPartitions forgets revoked or lost partitions.
+func (r *Runner) dropPartitions(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			tp := TopicPartition{topic, p}
+			delete(r.hwm, tp)
+			delete(r.next, tp)
+			r.m.lag.DeleteLabelValues(topic, partLabel(p))
+			r.log.Info("partition released", slog.String("topic", topic), slog.Int("partition", int(p)))
+		}
+	}
+}
+
+// Run consumes and applies until ctx ends (then it returns nil: an open
+// batch is abandoned, its transaction rolled back, and read again by
+// whoever owns the partition next) or the client is closed.
+func (r *Runner) Run(ctx context.Context) error {
+	ticker, _ := r.sink.(Ticker)
+	lastTick := time.Now()
+	for {
+		b, err := r.collect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(b.Records) > 0 {
+			if err := r.apply(ctx, b); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		if ticker != nil && time.Since(lastTick) >= r.cfg.TickInterval {
+			if err := r.retry(ctx, "tick", ticker.Tick); err != nil {
+				return nil // only a cancelled context ends retries
+			}
+			lastTick = time.Now()
+		}
+		r.cl.AllowRebalance()
+	}
+}
+
+var errClosed = errors.New("runner: kafka client closed")
+
+// collect polls until MaxRecords records are in hand, or MaxWait passed
+// since the first one arrived. Idle, it returns an empty batch every few
+// seconds so that ticks and rebalances get their turn.
+func (r *Runner) collect(ctx context.Context) (*Batch, error) {
+	var recs []Record
+	var first time.Time
+	idle := min(r.cfg.TickInterval, 5*time.Second)
+	for len(recs) < r.cfg.MaxRecords {
+		wait := idle
+		if !first.IsZero() {
+			wait = r.cfg.MaxWait - time.Since(first)
+			if wait <= 0 {
+				break
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		fs := r.cl.PollRecords(pctx, r.cfg.MaxRecords-len(recs))
+		cancel()
+		if fs.IsClientClosed() {
+			return nil, errClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return
+			}
+			r.log.Warn("fetch failed", slog.String("topic", topic), slog.Int("partition", int(p)), slog.Any("err", err))
+		})
+		r.mu.Lock()
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			tp := TopicPartition{p.Topic, p.Partition}
+			next, owned := r.next[tp]
+			if !owned {
+				return // revoked meanwhile; its new owner reads it
+			}
+			r.hwm[tp] = p.HighWatermark
+			for _, k := range p.Records {
+				if k.Offset < next {
+					continue // before the target's offset: already applied
+				}
+				recs = append(recs, Record{Topic: k.Topic, Partition: k.Partition, Offset: k.Offset, Key: k.Key, Value: k.Value, Time: k.Timestamp})
+			}
+		})
+		r.mu.Unlock()
+		if len(recs) > 0 && first.IsZero() {
+			first = time.Now()
+		}
+		if first.IsZero() {
+			break // idle: hand back control
+		}
+	}
+	return NewBatch(recs), nil
+}
+
+// apply applies b, isolating records that can never apply, and measures it.
+func (r *Runner) apply(ctx context.Context, b *Batch) error {
+	start := time.Now()
+	if err := r.applyIsolating(ctx, b); err != nil {
+		return err
+	}
+	r.m.applySeconds.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// applyIsolating applies b until it succeeds: retryable errors are retried
+// with backoff; records a BatchError names are dead-lettered and the rest
+// applied; a permanent error naming no record splits the batch in halves
+// until the failing record is alone and can be dead-lettered.
+func (r *Runner) applyIsolating(ctx context.Context, b *Batch) error {
+	for attempt := 0; ; attempt++ {
+		err := r.sink.Apply(ctx, b)
+		if err == nil {
+			r.applied(b)
+			return nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		var be *BatchError
+		switch {
+		case errors.As(err, &be) && len(be.Failed) > 0:
+			if err := r.deadLetter(ctx, be.Failed); err != nil {
+				return err
+			}
+			drop := make([]Record, len(be.Failed))
+			for i, f := range be.Failed {
+				drop[i] = f.Record
+			}
+			b = b.Without(drop)
+			attempt = -1
+			continue
+		case IsPermanent(err) && len(b.Records) == 1:
+			if err := r.deadLetter(ctx, []RecordError{{Record: b.Records[0], Err: err}}); err != nil {
+				return err
+			}
+			b = b.Without(b.Records)
+			attempt = -1
+			continue
+		case IsPermanent(err) && len(b.Records) > 1:
+			r.log.Warn("batch failed permanently; splitting it to find the record", slog.Int("records", len(b.Records)), slog.Any("err", err))
+			first, second := b.Split(len(b.Records) / 2)
+			if err := r.applyIsolating(ctx, first); err != nil {
+				return err
+			}
+			return r.applyIsolating(ctx, second)
+		}
+		r.m.retries.Inc()
+		r.log.Warn("apply failed; retrying", slog.Int("attempt", attempt+1), slog.Int("records", len(b.Records)), slog.Any("err", err))
+		if werr := r.cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return werr
+		}
+	}
+}
+
+// retry runs fn until it succeeds or ctx ends.
+func (r *Runner) retry(ctx context.Context, what string, fn func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.m.retries.Inc()
+		r.log.Warn(what+" failed; retrying", slog.Int("attempt", attempt+1), slog.Any("err", err))
+		if werr := r.cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return werr
+		}
+	}
+}
+
+// applied records that b is durably in the target.
+func (r *Runner) applied(b *Batch) {
+	r.records.Add(int64(len(b.Records)))
+	r.batches.Add(1)
+	r.m.records.Add(float64(len(b.Records)))
+	r.m.batches.Inc()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tp := range b.End.Partitions() {
+		n, _ := b.End.Get(tp.Topic, tp.Partition)
+		if _, owned := r.next[tp]; !owned {
+			continue
+		}
+		if n > r.next[tp] {
+			r.next[tp] = n
+		}
+		if h, ok := r.hwm[tp]; ok {
+			r.m.lag.WithLabelValues(tp.Topic, partLabel(tp.Partition)).Set(float64(max(h-r.next[tp], 0)))
+		}
+	}
+}
+
+// Stats returns a snapshot of the runner's progress.
+func (r *Runner) Stats() Stats {
+	s := Stats{Records: r.records.Load(), Batches: r.batches.Load(), DeadLetters: r.deadLetters.Load(), Lag: -1}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Partitions = len(r.next)
+	for tp, n := range r.next {
+		if h, ok := r.hwm[tp]; ok {
+			if s.Lag < 0 {
+				s.Lag = 0
+			}
+			s.Lag += max(h-n, 0)
+		}
+	}
+	return s
+}
+
+// Close leaves the consumer group (its partitions move to the other
+// members at once) and closes the client. Call it after Run returned.
+func (r *Runner) Close(context.Context) error {
+	r.closeOnce.Do(func() {
+		r.cl.AllowRebalance()
+		r.cl.Close()
+	})
+	return nil
+}

@@ -1,0 +1,159 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
+	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/runner/runnertest"
+)
+
+func TestConformanceMemSink(t *testing.T) {
+	runnertest.Run(t, runnertest.MemHarness())
+}
+
+func TestBackoffIsCappedAndJittered(t *testing.T) {
+	b := runner.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
+	seen := map[time.Duration]bool{}
+	for attempt := 0; attempt < 20; attempt++ {
+		d := b.Delay(attempt)
+		ceiling := min(b.Min<<attempt, b.Max)
+		if attempt > 10 {
+			ceiling = b.Max
+		}
+		if d < ceiling/2 || d > ceiling {
+			t.Fatalf("attempt %d: delay %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 5 {
+		t.Fatalf("delays are not jittered: %v", seen)
+	}
+}
+
+func TestBatchSplitAndWithoutKeepOffsets(t *testing.T) {
+	recs := []runner.Record{
+		{Topic: "a", Partition: 0, Offset: 4}, {Topic: "a", Partition: 1, Offset: 9},
+		{Topic: "a", Partition: 0, Offset: 6}, {Topic: "a", Partition: 1, Offset: 10},
+	}
+	b := runner.NewBatch(recs)
+	want := runner.Offsets{"a": {0: 7, 1: 11}}
+	if !reflect.DeepEqual(b.End, want) {
+		t.Fatalf("End = %v, want %v", b.End, want)
+	}
+	first, second := b.Split(2)
+	if !reflect.DeepEqual(first.End, runner.Offsets{"a": {0: 5, 1: 10}}) || !reflect.DeepEqual(second.End, want) {
+		t.Fatalf("split ends: %v / %v", first.End, second.End)
+	}
+	w := b.Without(recs[3:])
+	if len(w.Records) != 3 || !reflect.DeepEqual(w.End, want) {
+		t.Fatalf("Without: %d records, end %v", len(w.Records), w.End)
+	}
+}
+
+// A target that fails for a while loses nothing and applies everything
+// once it is back; a restarted runner resumes from the target's offsets.
+func TestRetriesAndResumesFromTargetOffsets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	prefix := testenv.UniqueTopicPrefix(t)
+	brokers := testenv.KafkaBrokers(t)
+	topic, dlq := prefix+"objects", prefix+"dlq"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, tp := range []string{topic, dlq} {
+		if _, err := adm.CreateTopic(ctx, 3, -1, nil, tp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce := func(from, to int) {
+		var recs []*kgo.Record
+		for v := from; v <= to; v++ {
+			for k := 0; k < 20; k++ {
+				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprintf("k%02d", k)), Value: []byte(fmt.Sprintf("v%d", v))})
+			}
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := runnertest.NewMemSink()
+	var failures atomic.Int32
+	failures.Store(5)
+	sink.Fail = func() error {
+		if failures.Add(-1) >= 0 {
+			return errors.New("target down")
+		}
+		return nil
+	}
+	run := func() (stop func()) {
+		r, err := runner.New(runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond, Retry: runner.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}},
+			sink, runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			_ = r.Close(ctx)
+		}
+	}
+	waitFor := func(v int) {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			st := sink.State()
+			ok := len(st) == 20
+			for _, n := range st {
+				ok = ok && n == v
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("state never reached v%d: %v", v, st)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	produce(1, 3)
+	stop := run()
+	waitFor(3)
+	stop()
+	if failures.Load() >= 0 {
+		t.Fatal("the flaky target was never retried")
+	}
+	off, _ := sink.Offsets(ctx)
+	produce(4, 5)
+	stop = run()
+	waitFor(5)
+	stop()
+	// Resuming from the target's offsets: the second run started where the
+	// first ended (records before it would have been skipped by the sink
+	// anyway; the runner must not even fetch them as new work).
+	end, _ := sink.Offsets(ctx)
+	for _, tp := range off.Partitions() {
+		a, _ := off.Get(tp.Topic, tp.Partition)
+		b, _ := end.Get(tp.Topic, tp.Partition)
+		if b <= a {
+			t.Fatalf("partition %v did not advance: %d → %d", tp, a, b)
+		}
+	}
+}
