@@ -213,8 +213,10 @@ func (c *Capture) runOnce(ctx context.Context) error {
 			return err
 		}
 		c.log.Info("created replication slot", slog.String("slot", c.cfg.Slot), slog.String("lsn", consistent.String()))
-		tick := ""
-		if cp != nil {
+		// The snapshot shows the state of the day it is taken: ticks start
+		// from there (or from an earlier slot's last tick day).
+		tick := string(mo.DateOf(c.now()))
+		if cp != nil && cp.Tick != "" {
 			tick = cp.Tick
 		}
 		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(consistent), Tick: tick,
@@ -235,7 +237,8 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(consistent), Snapshot: &publish.SnapshotProgress{}}
+		cp = &publish.Checkpoint{Slot: c.cfg.Slot, LSN: uint64(consistent), Snapshot: &publish.SnapshotProgress{},
+			Tick: string(mo.DateOf(c.now()))}
 		if err := c.snapshot(ctx, cp, mk, name); err != nil {
 			return err
 		}

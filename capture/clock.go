@@ -24,6 +24,7 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 		return nil
 	}
 	today := mo.DateOf(c.now())
+	c.log.Debug("tick check", slog.String("today", string(today)), slog.String("last", cp.Tick))
 	if cp.Tick == "" || string(today) <= cp.Tick {
 		return nil
 	}

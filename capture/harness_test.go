@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/os2mo-cdc/mocdc/capture/publish"
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/store"
@@ -215,11 +216,21 @@ var errTimeout = errors.New("timeout")
 func (e *env) waitCaughtUp(within time.Duration) {
 	e.t.Helper()
 	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for {
+		cp, err := publish.ReadCheckpoint(ctx, []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, e.topics.Checkpoint(), e.slot)
+		if err == nil && cp != nil && cp.SnapshotDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("initial snapshot not done within %s (%v)", within, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	var target string
 	if err := e.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&target); err != nil {
 		e.t.Fatal(err)
 	}
-	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		var ok *bool
 		if err := e.pool.QueryRow(ctx, `SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2`, target, e.slot).Scan(&ok); err == nil && ok != nil && *ok {
@@ -248,4 +259,10 @@ func gauge(g interface{ Write(*dto.Metric) error }) float64 {
 	var m dto.Metric
 	_ = g.Write(&m)
 	return m.GetGauge().GetValue()
+}
+
+func counter(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
 }

@@ -197,6 +197,13 @@ func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, 
 	return nil
 }
 
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
 // writeReport prints a verification report for a person.
 func writeReport(w io.Writer, r *ledger.Report) {
 	if b := r.Break; b != nil {
@@ -212,7 +219,7 @@ func writeReport(w io.Writer, r *ledger.Report) {
 		fmt.Fprintf(w, "  entry times     %s .. %s\n", r.FirstTime, r.LastTime)
 	}
 	fmt.Fprintf(w, "  last signed     sequence %d (key %s)\n", r.LastSigned, r.KeyID)
-	fmt.Fprintf(w, "  not yet signed  %d records after the last checkpoint (hash-chained, not signed yet)\n", r.Unsigned)
+	fmt.Fprintf(w, "  not yet signed  %s after the last checkpoint (hash-chained, not signed yet)\n", plural(r.Unsigned, "record"))
 	rate := 0.0
 	if s := r.Elapsed.Seconds(); s > 0 {
 		rate = float64(r.Records) / s

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -149,7 +149,7 @@ func (env *kafkaEnv) readLedger(t testing.TB) []*Record {
 	defer cl.Close()
 	start, end, err := bounds(ctx, kadm.NewClient(cl), env.topics.Ledger())
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
+		if errors.Is(err, errNoTopic) {
 			return nil
 		}
 		t.Fatal(err)

@@ -94,8 +94,26 @@ func ensureDeadLetterTopic(ctx context.Context, adm *kadm.Client, topic string, 
 }
 
 // bounds returns the first offset and the last stable offset (the end a
-// read_committed reader sees) of the ledger's one partition.
+// read_committed reader sees) of the ledger's one partition. A topic that
+// is missing is waited for a few seconds: one created a moment ago may not
+// be in every broker's metadata yet.
 func bounds(ctx context.Context, adm *kadm.Client, topic string) (start, end int64, err error) {
+	for try := 0; ; try++ {
+		start, end, err = bounds1(ctx, adm, topic)
+		if !errors.Is(err, errNoTopic) || try == 20 {
+			return start, end, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+var errNoTopic = errors.New("topic not found")
+
+func bounds1(ctx context.Context, adm *kadm.Client, topic string) (start, end int64, err error) {
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err != nil {
 		return 0, 0, fmt.Errorf("list start offsets of %s: %w", topic, err)
@@ -106,8 +124,8 @@ func bounds(ctx context.Context, adm *kadm.Client, topic string) (start, end int
 	}
 	s, ok := starts.Lookup(topic, 0)
 	e, ok2 := ends.Lookup(topic, 0)
-	if !ok || !ok2 {
-		return 0, 0, fmt.Errorf("topic %s not found: check kafka.topic_prefix or --topic", topic)
+	if !ok || !ok2 || errors.Is(s.Err, kerr.UnknownTopicOrPartition) || errors.Is(e.Err, kerr.UnknownTopicOrPartition) {
+		return 0, 0, fmt.Errorf("%w: %s (check kafka.topic_prefix or --topic)", errNoTopic, topic)
 	}
 	if s.Err != nil {
 		return 0, 0, fmt.Errorf("topic %s: %w", topic, s.Err)

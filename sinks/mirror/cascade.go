@@ -24,7 +24,7 @@ import (
 //
 // Reverse lookups read mocdc_refs, which already holds the batch's own
 // references.
-func affected(ctx context.Context, st *state, mode Mode, today mo.Period, changed, prev map[objKey]*mo.Object, due []objKey) (map[objKey]bool, error) {
+func affected(ctx context.Context, st *state, mode Mode, changed, prev map[objKey]*mo.Object, due []objKey) (map[objKey]bool, error) {
 	out := map[objKey]bool{}
 	var classes, facets, units []string
 	note := func(k objKey) {
@@ -64,9 +64,15 @@ func affected(ctx context.Context, st *state, mode Mode, today mo.Period, change
 		return out, nil
 	}
 
-	// Managers: the units they manage (in any period, before and after).
+	// Changed managers: the units they manage (in any period, before and
+	// after). A manager recomputed for a class rename changes no unit.
 	var managers []objKey
-	for k := range out {
+	for k := range changed {
+		if k.typ == mo.Manager {
+			managers = append(managers, k)
+		}
+	}
+	for _, k := range due {
 		if k.typ == mo.Manager {
 			managers = append(managers, k)
 		}

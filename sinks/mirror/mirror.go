@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,8 +123,7 @@ func (m *Mirror) Dialect() string { return m.d.Name() }
 
 // Offsets returns the offsets stored in the target (mocdc_offsets).
 func (m *Mirror) Offsets(ctx context.Context) (runner.Offsets, error) {
-	q := fmt.Sprintf("SELECT %s FROM %s", list(m.d, "", []string{"topic", "partition_no", "next_offset"}), m.d.Quote(tOffsets))
-	rows, err := m.db.QueryContext(ctx, q)
+	rows, err := m.db.QueryContext(ctx, sqlReadOffsets(m.d, 0))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", tOffsets, err)
 	}
@@ -190,17 +188,6 @@ func (m *Mirror) staged() []*Table {
 	return out
 }
 
-// offsetCond is "(topic = ? AND partition_no = ?) OR …" for parts.
-func (m *Mirror) offsetCond(parts []runner.TopicPartition, first int) (string, []any) {
-	conds := make([]string, len(parts))
-	args := make([]any, 0, 2*len(parts))
-	for i, tp := range parts {
-		conds[i] = fmt.Sprintf("(%s = %s AND %s = %s)", m.d.Quote("topic"), m.d.Param(first+2*i), m.d.Quote("partition_no"), m.d.Param(first+2*i+1))
-		args = append(args, tp.Topic, tp.Partition)
-	}
-	return strings.Join(conds, " OR "), args
-}
-
 // lockOffsets locks the offset rows of the batch's partitions for the
 // transaction and returns what they hold. Rows that do not exist yet are
 // inserted by storeOffsets; two instances racing to insert one fail on the
@@ -211,12 +198,14 @@ func (m *Mirror) lockOffsets(ctx context.Context, s *session, end runner.Offsets
 	if len(parts) == 0 {
 		return stored, nil
 	}
-	cond, args := m.offsetCond(parts, 1)
-	tbl := m.d.Quote(tOffsets)
-	if _, err := s.exec(ctx, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s", tbl, m.d.Quote("next_offset"), m.d.Quote("next_offset"), cond), args...); err != nil {
+	args := make([]any, 0, 2*len(parts))
+	for _, tp := range parts {
+		args = append(args, tp.Topic, tp.Partition)
+	}
+	if _, err := s.exec(ctx, sqlLockOffsets(m.d, len(parts)), args...); err != nil {
 		return nil, fmt.Errorf("lock offsets: %w", err)
 	}
-	rows, err := s.tx.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", list(m.d, "", []string{"topic", "partition_no", "next_offset"}), tbl, cond), args...)
+	rows, err := s.tx.QueryContext(ctx, sqlReadOffsets(m.d, len(parts)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read offsets: %w", err)
 	}
@@ -246,12 +235,9 @@ func (m *Mirror) storeOffsets(ctx context.Context, s *session, stored, end runne
 			update = append(update, tp)
 		}
 	}
-	tbl := m.d.Quote(tOffsets)
 	for _, tp := range update {
 		n, _ := end.Get(tp.Topic, tp.Partition)
-		q := fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s AND %s = %s", tbl, m.d.Quote("next_offset"), m.d.Param(1),
-			m.d.Quote("topic"), m.d.Param(2), m.d.Quote("partition_no"), m.d.Param(3))
-		if _, err := s.exec(ctx, q, n, tp.Topic, tp.Partition); err != nil {
+		if _, err := s.exec(ctx, sqlStoreOffset(m.d), n, tp.Topic, tp.Partition); err != nil {
 			return fmt.Errorf("store offsets: %w", err)
 		}
 	}
@@ -261,7 +247,7 @@ func (m *Mirror) storeOffsets(ctx context.Context, s *session, stored, end runne
 			n, _ := end.Get(tp.Topic, tp.Partition)
 			rows[i] = []any{tp.Topic, tp.Partition, n}
 		}
-		if err := insertRows(ctx, s, m.d, tbl, []string{"topic", "partition_no", "next_offset"}, rows, 500); err != nil {
+		if err := insertRows(ctx, s, m.d, tOffsets, []string{"topic", "partition_no", "next_offset"}, rows, 500); err != nil {
 			return fmt.Errorf("store offsets: %w", err)
 		}
 	}

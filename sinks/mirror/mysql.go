@@ -128,7 +128,7 @@ var readerSeq atomic.Uint64
 // separated, backslash escaped, \N for NULL), or multi-row INSERT.
 func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
 	if d.insertOnly {
-		return insertRows(ctx, s, d, d.Staging(t), t.ColumnNames(), rows, 1000)
+		return insertRows(ctx, s, d, "mocdc_stg_"+t.Name, t.ColumnNames(), rows, 1000)
 	}
 	var buf bytes.Buffer
 	for _, r := range rows {
@@ -187,31 +187,16 @@ func writeTSV(buf *bytes.Buffer, v any) {
 	}
 }
 
-// insertRows writes rows with multi-row INSERT statements of up to chunk
-// rows each.
+// insertRows writes rows into table (unquoted name) with multi-row
+// INSERT statements of up to chunk rows each.
 func insertRows(ctx context.Context, s *session, d Dialect, table string, cols []string, rows [][]any, chunk int) error {
 	for len(rows) > 0 {
 		n := min(chunk, len(rows))
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", table, list(d, "", cols))
 		args := make([]any, 0, n*len(cols))
-		p := 0
-		for i, r := range rows[:n] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteByte('(')
-			for j, v := range r {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
-				p++
-				sb.WriteString(d.Param(p))
-				args = append(args, v)
-			}
-			sb.WriteByte(')')
+		for _, r := range rows[:n] {
+			args = append(args, r...)
 		}
-		if _, err := s.exec(ctx, sb.String(), args...); err != nil {
+		if _, err := s.exec(ctx, sqlInsertRows(d, table, cols, n), args...); err != nil {
 			return err
 		}
 		rows = rows[n:]

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
@@ -63,14 +62,6 @@ func chunks(xs []string, n int) [][]string {
 	return out
 }
 
-func (st *state) params(first, n int) string {
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = st.d.Param(first + i)
-	}
-	return strings.Join(ps, ", ")
-}
-
 // load reads the objects not read yet.
 func (st *state) load(ctx context.Context, keys []objKey) error {
 	byType := map[mo.Type][]string{}
@@ -84,8 +75,7 @@ func (st *state) load(ctx context.Context, keys []objKey) error {
 	d := st.d
 	for typ, uuids := range byType {
 		for _, part := range chunks(uuids, chunkSize) {
-			q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s IN (%s)", d.Quote("uuid"), d.Quote("json"), d.Quote(tObjects),
-				d.Quote("type"), d.Param(1), d.Quote("uuid"), st.params(2, len(part)))
+			q := sqlLoadObjects(d, len(part))
 			args := make([]any, 0, len(part)+1)
 			args = append(args, string(typ))
 			for _, u := range part {
@@ -146,14 +136,12 @@ func (st *state) loadReferrers(ctx context.Context, typ mo.Type, refs []string) 
 	}
 	d := st.d
 	for _, part := range chunks(todo, chunkSize) {
-		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IN (%s)", d.Quote("ref"), d.Quote("type"), d.Quote("uuid"), d.Quote(tRefs),
-			d.Quote("ref"), st.params(1, len(part)))
+		q := sqlReferrers(d, len(part), typ != "")
 		args := make([]any, 0, len(part)+1)
 		for _, r := range part {
 			args = append(args, r)
 		}
 		if typ != "" {
-			q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(len(part)+1))
 			args = append(args, string(typ))
 		}
 		if err := st.query(ctx, q, args, func(scan func(...any) error) error {

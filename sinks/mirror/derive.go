@@ -1,0 +1,277 @@
+package mirror
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// deriver computes the export rows of a set of objects from the state
+// tables, as of one day.
+type deriver struct {
+	st    *state
+	sc    *schema
+	mode  Mode
+	today time.Time // local midnight
+	// memos
+	leder   map[string]string
+	primary map[string]string // person → their primary engagement
+}
+
+func newDeriver(st *state, sc *schema, today mo.Date) *deriver {
+	return &deriver{st: st, sc: sc, mode: sc.mode, today: today.Day(), leder: map[string]string{}, primary: map[string]string{}}
+}
+
+// current is o's version valid today, or nil.
+func (d *deriver) current(o *mo.Object) *mo.Version {
+	if o == nil {
+		return nil
+	}
+	return o.At(mo.Period{From: d.today, To: d.today})
+}
+
+// versions are the versions that become rows: today's in actual mode,
+// every period in historic mode.
+func (d *deriver) versions(o *mo.Object) []*mo.Version {
+	if o == nil {
+		return nil
+	}
+	if d.mode == Historic {
+		out := make([]*mo.Version, len(o.Validities))
+		for i := range o.Validities {
+			out[i] = &o.Validities[i]
+		}
+		return out
+	}
+	if v := d.current(o); v != nil {
+		return []*mo.Version{v}
+	}
+	return nil
+}
+
+// latest is the version of a class, facet or IT system the export shows
+// (today's value, in both modes): today's, else the last one there is.
+func (d *deriver) latest(o *mo.Object) *mo.Version {
+	if o == nil || len(o.Validities) == 0 {
+		return nil
+	}
+	if v := d.current(o); v != nil {
+		return v
+	}
+	return &o.Validities[len(o.Validities)-1]
+}
+
+func (d *deriver) class(uuid string) *mo.Version {
+	if uuid == "" {
+		return nil
+	}
+	return d.latest(d.st.get(objKey{mo.Class, uuid}))
+}
+
+// title is the name of the class in field f of v, or NULL when the field
+// is unset or the class is not known (yet: it is filled in when it arrives).
+func (d *deriver) title(v *mo.Version, f string) any {
+	return text(d.class(uuidOf(field(v, f))), "name")
+}
+
+func (d *deriver) unit(uuid string) *mo.Version {
+	if uuid == "" {
+		return nil
+	}
+	return d.current(d.st.get(objKey{mo.OrgUnit, uuid}))
+}
+
+// prefetch loads, with few queries, everything the rows of keys depend on.
+func (d *deriver) prefetch(ctx context.Context, keys []objKey) error {
+	st := d.st
+	if err := st.load(ctx, keys); err != nil {
+		return err
+	}
+	var classes, facets []string
+	addClasses := func(k objKey) {
+		for _, v := range d.versions(st.get(k)) {
+			for _, f := range classFields[k.typ] {
+				classes = append(classes, uuidsOf(v.Fields[f])...)
+			}
+		}
+		if k.typ == mo.Class {
+			facets = append(facets, uuidOf(field(d.latest(st.get(k)), "facet")))
+		}
+	}
+	for _, k := range keys {
+		addClasses(k)
+	}
+	if d.mode == Actual {
+		// The ancestors of every unit, level by level, and the managers
+		// of all of them.
+		var chain []string
+		seen := map[string]bool{}
+		var frontier []objKey
+		for _, k := range keys {
+			if k.typ == mo.OrgUnit {
+				frontier = append(frontier, k)
+			}
+		}
+		for len(frontier) > 0 {
+			if err := st.load(ctx, frontier); err != nil {
+				return err
+			}
+			var next []objKey
+			for _, k := range frontier {
+				if seen[k.uuid] {
+					continue
+				}
+				seen[k.uuid] = true
+				chain = append(chain, k.uuid)
+				if p := uuidOf(field(d.current(st.get(k)), "parent")); p != "" && !seen[p] {
+					next = append(next, objKey{mo.OrgUnit, p})
+				}
+			}
+			frontier = next
+		}
+		if err := st.loadReferrers(ctx, mo.Manager, chain); err != nil {
+			return err
+		}
+		var managers []objKey
+		for _, u := range chain {
+			managers = append(managers, st.referrers(mo.Manager, u)...)
+		}
+		if err := st.load(ctx, managers); err != nil {
+			return err
+		}
+		// All engagements of the persons whose engagements are computed,
+		// and their primary classes.
+		var persons []string
+		for _, k := range keys {
+			if k.typ == mo.Engagement {
+				persons = append(persons, uuidOf(field(d.current(st.get(k)), "person")))
+			}
+		}
+		persons = sortedUnique(persons)
+		if err := st.loadReferrers(ctx, mo.Engagement, persons); err != nil {
+			return err
+		}
+		var engagements []objKey
+		for _, p := range persons {
+			engagements = append(engagements, st.referrers(mo.Engagement, p)...)
+		}
+		if err := st.load(ctx, engagements); err != nil {
+			return err
+		}
+		for _, k := range engagements {
+			classes = append(classes, uuidOf(field(d.current(st.get(k)), "primary")))
+		}
+	}
+	load := func(typ mo.Type, uuids []string) error {
+		ks := make([]objKey, 0, len(uuids))
+		for _, u := range sortedUnique(uuids) {
+			ks = append(ks, objKey{typ, u})
+		}
+		return st.load(ctx, ks)
+	}
+	if err := load(mo.Class, classes); err != nil {
+		return err
+	}
+	return load(mo.Facet, facets)
+}
+
+// path is organisatorisk_sti: the unit names from the root down to u,
+// joined with a backslash. It stops at a unit that is not known or not
+// valid today (as OS2mo's export stops at a parent outside its cache).
+func (d *deriver) path(u string) string {
+	var names []string
+	seen := map[string]bool{}
+	for u != "" && !seen[u] {
+		seen[u] = true
+		v := d.unit(u)
+		if v == nil {
+			break
+		}
+		name, _ := text(v, "name").(string)
+		names = append(names, name)
+		u = uuidOf(v.Fields["parent"])
+	}
+	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
+		names[i], names[j] = names[j], names[i]
+	}
+	return truncate(strings.Join(names, `\`), 1000)
+}
+
+// managerOf is leder_uuid: the manager object (vacant or not) valid today
+// in unit u; with several, the lowest uuid (OS2mo orders them by uuid).
+func (d *deriver) managerOf(u string) string {
+	if m, ok := d.leder[u]; ok {
+		return m
+	}
+	best := ""
+	for _, k := range d.st.referrers(mo.Manager, u) {
+		if v := d.current(d.st.get(k)); v != nil && uuidOf(v.Fields["org_unit"]) == u && (best == "" || k.uuid < best) {
+			best = k.uuid
+		}
+	}
+	d.leder[u] = best
+	return best
+}
+
+// actingManagerOf is fungerende_leder_uuid: the unit's own manager, else
+// the nearest one up the tree.
+func (d *deriver) actingManagerOf(u string) string {
+	seen := map[string]bool{}
+	for u != "" && !seen[u] {
+		seen[u] = true
+		if m := d.managerOf(u); m != "" {
+			return m
+		}
+		u = uuidOf(field(d.unit(u), "parent"))
+	}
+	return ""
+}
+
+// scope is a class's scope as a number (0 when unset or not a number).
+func (d *deriver) scope(class string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(uuidOf(field(d.class(class), "scope"))))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// primaryEngagement is the engagement of person p (valid today) whose
+// primary class has the highest scope (OS2mo's
+// calculate_primary_engagements); ties go to the lowest uuid.
+func (d *deriver) primaryEngagement(p string) string {
+	if e, ok := d.primary[p]; ok {
+		return e
+	}
+	best, bestScope := "", -1<<31
+	for _, k := range d.st.referrers(mo.Engagement, p) {
+		v := d.current(d.st.get(k))
+		if v == nil || uuidOf(v.Fields["person"]) != p {
+			continue
+		}
+		s := d.scope(uuidOf(v.Fields["primary"]))
+		if s > bestScope || (s == bestScope && k.uuid < best) {
+			best, bestScope = k.uuid, s
+		}
+	}
+	d.primary[p] = best
+	return best
+}
+
+// primaryFlag is primær_boolean of associations and IT users: whether the
+// primary class has user_key "primary"; NULL without a primary class.
+func (d *deriver) primaryFlag(v *mo.Version) any {
+	u := uuidOf(field(v, "primary"))
+	if u == "" {
+		return nil
+	}
+	c := d.class(u)
+	if c == nil {
+		return nil
+	}
+	key, _ := text(c, "user_key").(string)
+	return strings.EqualFold(key, "primary")
+}

@@ -1,0 +1,133 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/runner"
+)
+
+// RunDeps are what Run needs besides the target's Config.
+type RunDeps struct {
+	// KafkaOpts are the base Kafka client options (brokers, logger, …).
+	KafkaOpts []kgo.Opt
+	// Topics names the MO topics (prefix).
+	Topics event.Topics
+	Logger *slog.Logger
+	// Registry receives the runner's and the mirror's metrics.
+	Registry prometheus.Registerer
+	// Rebuild drops the target's tables, offsets and state first and
+	// rebuilds them from the compacted topics.
+	Rebuild bool
+	// Clock replaces time.Now (tests).
+	Clock func() time.Time
+	// ProgressEvery is how often progress is logged while the mirror
+	// catches up (rebuild or first start). Default 5s.
+	ProgressEvery time.Duration
+}
+
+// Run runs one mirror target until ctx ends: it opens the target database,
+// prepares the tables (retrying while the target is unreachable; failing
+// at once on wrong credentials, a missing database or differing tables)
+// and consumes the MO topics with the shared runner. It returns nil when
+// ctx ends. This is what `mocdc sink mirror` runs; tests and the
+// end-to-end oracle run it in-process.
+func Run(ctx context.Context, cfg Config, deps RunDeps) error {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	if deps.ProgressEvery == 0 {
+		deps.ProgressEvery = 5 * time.Second
+	}
+	log := deps.Logger.With(slog.String("target", cfg.Name))
+	db, err := Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	opts := []Option{WithLogger(log), WithRegistry(deps.Registry)}
+	if deps.Clock != nil {
+		opts = append(opts, WithClock(deps.Clock))
+	}
+	m, err := New(db, cfg, deps.Topics, opts...)
+	if err != nil {
+		return err
+	}
+	defer m.Close(context.WithoutCancel(ctx))
+
+	for attempt := 0; ; attempt++ {
+		err := m.Prepare(ctx, deps.Rebuild)
+		if err == nil {
+			break
+		}
+		var se *StartError
+		if errors.As(err, &se) || ctx.Err() != nil {
+			return err
+		}
+		log.Warn("target not ready; retrying", slog.Int("attempt", attempt+1), slog.Any("err", err))
+		if werr := cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return nil
+		}
+	}
+	log.Info("mirror ready", slog.String("dialect", m.Dialect()), slog.String("mode", string(cfg.Mode)), slog.String("group", cfg.Group))
+
+	r, err := runner.New(cfg.Runner(), m, runner.Deps{
+		Name: "mirror-" + cfg.Name, Topics: m.Topics(), DeadLetterTopic: deps.Topics.DeadLetter(),
+		KafkaOpts: deps.KafkaOpts, Logger: log, Registry: deps.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close(context.WithoutCancel(ctx))
+	go progress(ctx, log, r, deps.Rebuild, deps.ProgressEvery)
+	if err := r.Run(ctx); err != nil {
+		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// progress logs a line every few seconds while the mirror catches up (a
+// rebuild, or a start far behind), and once when it has caught up.
+func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild bool, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	start := time.Now()
+	what := "catching up"
+	if rebuild {
+		what = "rebuild"
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := r.Stats()
+		if s.Lag < 0 {
+			continue // nothing fetched yet
+		}
+		elapsed := time.Since(start)
+		rate := float64(s.Records) / elapsed.Seconds()
+		if s.Lag == 0 {
+			log.Info(what+" done: the mirror is up to date", slog.Int64("records", s.Records), slog.Duration("elapsed", elapsed.Round(time.Second)),
+				slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Int64("dead_letters", s.DeadLetters))
+			return
+		}
+		log.Info(what+" progress", slog.Int64("records", s.Records), slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions),
+			slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Duration("elapsed", elapsed.Round(time.Second)))
+	}
+}

@@ -1,0 +1,199 @@
+package mirror
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// StartError is an error at start that retrying cannot fix: the operator
+// must change the configuration or the target. Its message says what.
+type StartError struct{ msg string }
+
+func (e *StartError) Error() string { return e.msg }
+
+// Prepare connects to the target and makes its tables ready: missing
+// tables are created; an existing table whose columns differ from the
+// export's is an error naming the table and the columns (the mirror never
+// alters a table). With rebuild, every table of the mirror — the export
+// tables, kvittering, the offsets and the state — is dropped first, so the
+// runner reads the compacted topics from the start.
+//
+// A *StartError means the configuration or the target must change (wrong
+// credentials, missing database, differing tables, mode switched); any
+// other error is the target being unreachable or busy, and Prepare may be
+// retried.
+func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
+	if err := m.db.PingContext(ctx); err != nil {
+		return m.startError(err)
+	}
+	warnings, err := m.d.Check(ctx, m.db)
+	if err != nil {
+		return m.startError(err)
+	}
+	for _, w := range warnings {
+		m.log.Warn(w)
+	}
+	if rebuild {
+		for i := len(m.sc.tables) - 1; i >= 0; i-- {
+			t := m.sc.tables[i]
+			if _, err := m.db.ExecContext(ctx, m.d.DropTable(t)); err != nil {
+				return m.startError(fmt.Errorf("drop %s: %w", t.Name, err))
+			}
+		}
+		m.log.Info("rebuild: dropped the mirror's tables, offsets and state", slog.String("target", m.cfg.Name))
+	}
+	var drift []string
+	created := 0
+	for _, t := range m.sc.tables {
+		have, err := m.columns(ctx, t.Name)
+		if err != nil {
+			return m.startError(err)
+		}
+		if len(have) == 0 {
+			for _, q := range m.d.CreateTable(t) {
+				if _, err := m.db.ExecContext(ctx, q); err != nil {
+					return m.startError(fmt.Errorf("create table %s: %w", t.Name, err))
+				}
+			}
+			created++
+			continue
+		}
+		if msg := diffColumns(t, have); msg != "" {
+			drift = append(drift, msg)
+		}
+	}
+	if len(drift) > 0 {
+		return &StartError{fmt.Sprintf("mirror %s: tables in the target differ from the OS2mo export tables this mirror writes "+
+			"(it never alters a table: fix or drop them, or start once with --rebuild):\n  %s", m.cfg.Name, strings.Join(drift, "\n  "))}
+	}
+	if created > 0 {
+		m.log.Info("created missing tables", slog.String("target", m.cfg.Name), slog.Int("tables", created))
+	}
+	return m.prepareMeta(ctx)
+}
+
+// prepareMeta records the mode the tables were built in (refusing to mix
+// modes) and the day the actual-state rows are for.
+func (m *Mirror) prepareMeta(ctx context.Context) error {
+	d := m.d
+	read := func(name string) (string, bool, error) {
+		var v sql.NullString
+		err := m.db.QueryRowContext(ctx, sqlReadMeta(d), name).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", false, nil
+		}
+		return v.String, err == nil, err
+	}
+	insert := func(name, value string) error {
+		_, err := m.db.ExecContext(ctx, sqlInsertMeta(d), name, value)
+		return err
+	}
+	mode, ok, err := read("mode")
+	if err != nil {
+		return fmt.Errorf("read %s: %w", tMeta, err)
+	}
+	switch {
+	case !ok:
+		if err := insert("mode", string(m.sc.mode)); err != nil {
+			return fmt.Errorf("write %s: %w", tMeta, err)
+		}
+	case mode != string(m.sc.mode):
+		return &StartError{fmt.Sprintf("mirror %s: the target's tables were built in %s mode, the configuration says %s: "+
+			"start once with --rebuild to rebuild them in %s mode", m.cfg.Name, mode, m.sc.mode, m.sc.mode)}
+	}
+	if _, ok, err := read("day"); err != nil {
+		return fmt.Errorf("read %s: %w", tMeta, err)
+	} else if !ok {
+		if err := insert("day", string(mo.DateOf(m.now()))); err != nil {
+			return fmt.Errorf("write %s: %w", tMeta, err)
+		}
+	}
+	return nil
+}
+
+// columns returns the canonical type of each column of the table, empty
+// when it does not exist.
+func (m *Mirror) columns(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := m.db.QueryContext(ctx, m.d.Introspect(), table)
+	if err != nil {
+		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, dataType string
+		var length sql.NullInt64
+		var extra sql.NullString
+		if err := rows.Scan(&name, &dataType, &length, &extra); err != nil {
+			return nil, fmt.Errorf("read the columns of %s: %w", table, err)
+		}
+		out[name] = m.d.Canonical(dataType, length, extra.String)
+	}
+	return out, rows.Err()
+}
+
+// diffColumns describes how the columns a table has differ from t's, or "".
+func diffColumns(t *Table, have map[string]string) string {
+	want := map[string]string{}
+	if t.ID {
+		want["id"] = "int"
+	}
+	for _, c := range t.Columns {
+		want[c.Name] = canonicalOf(c)
+	}
+	var missing, extra, wrong []string
+	for name, typ := range want {
+		got, ok := have[name]
+		switch {
+		case !ok:
+			missing = append(missing, name+" "+typ)
+		case got != typ:
+			wrong = append(wrong, fmt.Sprintf("%s is %s, want %s", name, got, typ))
+		}
+	}
+	for name := range have {
+		if _, ok := want[name]; !ok {
+			extra = append(extra, name)
+		}
+	}
+	if len(missing)+len(extra)+len(wrong) == 0 {
+		return ""
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	sort.Strings(wrong)
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing columns: "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		parts = append(parts, "unexpected columns: "+strings.Join(extra, ", "))
+	}
+	if len(wrong) > 0 {
+		parts = append(parts, "columns of another type: "+strings.Join(wrong, "; "))
+	}
+	return fmt.Sprintf("table %s: %s", t.Name, strings.Join(parts, "; "))
+}
+
+// startError turns a connection or setup error into what the operator
+// should check; errors that may pass (target down) stay retryable.
+func (m *Mirror) startError(err error) error {
+	switch m.d.Classify(err) {
+	case Auth:
+		return &StartError{fmt.Sprintf("mirror %s: the %s target refused the login or the permission: %v\n"+
+			"Check the user and password in the target's dsn (or dsn_file), and that the user may connect to the database and create tables in it.",
+			m.cfg.Name, m.d.Name(), err)}
+	case NoDatabase:
+		return &StartError{fmt.Sprintf("mirror %s: the database named in the %s target's dsn does not exist: %v\n"+
+			"Create it (e.g. CREATE DATABASE mirror) or fix the dsn.", m.cfg.Name, m.d.Name(), err)}
+	}
+	return fmt.Errorf("mirror %s: the %s target is not reachable or not ready (is it running, and are host and port in the dsn right?): %w",
+		m.cfg.Name, m.d.Name(), err)
+}

@@ -1,0 +1,109 @@
+package mirror
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The plain statements the mirror issues besides the per-table DDL and
+// merge statements of the Dialect, generated for a dialect. All of them
+// appear in the golden files (testdata/<dialect>_<mode>.sql).
+
+func params(d Dialect, first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = d.Param(first + i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// sqlOffsetCond is "(topic = ? AND partition_no = ?) OR …" for n
+// partitions, parameters from first.
+func sqlOffsetCond(d Dialect, n, first int) string {
+	conds := make([]string, n)
+	for i := range conds {
+		conds[i] = fmt.Sprintf("(%s = %s AND %s = %s)", d.Quote("topic"), d.Param(first+2*i), d.Quote("partition_no"), d.Param(first+2*i+1))
+	}
+	return strings.Join(conds, " OR ")
+}
+
+// sqlLockOffsets locks n offset rows with a no-op UPDATE (a row lock in
+// every dialect, without FOR UPDATE / UPDLOCK syntax).
+func sqlLockOffsets(d Dialect, n int) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s", d.Quote(tOffsets), d.Quote("next_offset"), d.Quote("next_offset"), sqlOffsetCond(d, n, 1))
+}
+
+func sqlReadOffsets(d Dialect, n int) string {
+	q := fmt.Sprintf("SELECT %s FROM %s", list(d, "", []string{"topic", "partition_no", "next_offset"}), d.Quote(tOffsets))
+	if n > 0 {
+		q += " WHERE " + sqlOffsetCond(d, n, 1)
+	}
+	return q
+}
+
+func sqlStoreOffset(d Dialect) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s AND %s = %s", d.Quote(tOffsets), d.Quote("next_offset"), d.Param(1),
+		d.Quote("topic"), d.Param(2), d.Quote("partition_no"), d.Param(3))
+}
+
+// sqlInsertRows is a multi-row INSERT of n rows.
+func sqlInsertRows(d Dialect, table string, cols []string, n int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", d.Quote(table), list(d, "", cols))
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(" + params(d, 1+i*len(cols), len(cols)) + ")")
+	}
+	return sb.String()
+}
+
+func sqlKvittering(d Dialect) string {
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", d.Quote(tKvittering),
+		list(d, "", []string{"query_tid", "start_levering_tid", "slut_levering_tid"}), params(d, 1, 3))
+}
+
+func sqlReadMeta(d Dialect) string {
+	return fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", d.Quote("value"), d.Quote(tMeta), d.Quote("name"), d.Param(1))
+}
+
+func sqlInsertMeta(d Dialect) string {
+	return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s, %s)", d.Quote(tMeta), d.Quote("name"), d.Quote("value"), d.Param(1), d.Param(2))
+}
+
+// sqlMoveDay moves the day only if nobody else did.
+func sqlMoveDay(d Dialect) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s AND %s = %s", d.Quote(tMeta), d.Quote("value"), d.Param(1),
+		d.Quote("name"), d.Param(2), d.Quote("value"), d.Param(3))
+}
+
+func sqlDue(d Dialect) string {
+	return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s <= %s", d.Quote("type"), d.Quote("uuid"), d.Quote(tObjects),
+		d.Quote("next_change"), d.Quote("next_change"), d.Param(1))
+}
+
+func sqlNewestKvittering(d Dialect) string {
+	return fmt.Sprintf("SELECT MAX(%s) FROM %s", d.Quote("id"), d.Quote(tKvittering))
+}
+
+func sqlPruneKvittering(d Dialect) string {
+	return fmt.Sprintf("DELETE FROM %s WHERE %s < %s AND %s < %s", d.Quote(tKvittering), d.Quote("slut_levering_tid"), d.Param(1), d.Quote("id"), d.Param(2))
+}
+
+// sqlLoadObjects reads n objects of one type (parameter 1).
+func sqlLoadObjects(d Dialect, n int) string {
+	return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s IN (%s)", d.Quote("uuid"), d.Quote("json"), d.Quote(tObjects),
+		d.Quote("type"), d.Param(1), d.Quote("uuid"), params(d, 2, n))
+}
+
+// sqlReferrers finds the objects referring to n uuids, of one type
+// (parameter n+1) when typed.
+func sqlReferrers(d Dialect, n int, typed bool) string {
+	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IN (%s)", d.Quote("ref"), d.Quote("type"), d.Quote("uuid"), d.Quote(tRefs),
+		d.Quote("ref"), params(d, 1, n))
+	if typed {
+		q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(n+1))
+	}
+	return q
+}
