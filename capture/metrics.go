@@ -18,6 +18,7 @@ type metrics struct {
 	slotLag         prometheus.Gauge
 	confirmedLSN    prometheus.Gauge
 	spilledBytes    prometheus.Gauge
+	spilledTxns     prometheus.Counter
 	active          prometheus.Gauge
 	restarts        prometheus.Counter
 	ticks           prometheus.Counter
@@ -37,6 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		slotLag:         f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_capture_slot_lag_bytes", Help: "WAL the server keeps for the slot: current WAL end minus the slot's confirmed position."}),
 		confirmedLSN:    f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_capture_confirmed_lsn", Help: "Last WAL position confirmed to PostgreSQL, as a number."}),
 		spilledBytes:    f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_capture_spilled_bytes", Help: "Bytes of open transactions spilled to disk."}),
+		spilledTxns:     f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_spilled_transactions_total", Help: "Source transactions that outgrew the memory budget and spilled to disk."}),
 		active:          f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_capture_active", Help: "1 while this process holds the slot, 0 while it waits as a standby."}),
 		restarts:        f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_restarts_total", Help: "Times capture restarted from its checkpoint after a failure."}),
 		ticks:           f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_ticks_total", Help: "Tick events published at validity boundaries."}),

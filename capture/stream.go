@@ -127,6 +127,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			t.Close()
 			continue
 		}
+		spilled := t.Spilled()
 		res, err := c.collect(t, dec, &col)
 		t.Close()
 		if err != nil {
@@ -138,7 +139,11 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		batch.results = append(batch.results, res)
 		batch.events += len(res.regs) + len(res.reads) + len(res.actors) + len(res.rejected)
 		batch.end = t.EndLSN
-		c.metrics.spilledBytes.Set(float64(asm.Stats().DiskBytes))
+		stats := asm.Stats()
+		c.metrics.spilledBytes.Set(float64(stats.DiskBytes))
+		if spilled {
+			c.metrics.spilledTxns.Inc()
+		}
 		if batch.events >= c.cfg.BatchEvents || time.Since(batch.since) >= c.cfg.BatchLinger {
 			if err := flush(); err != nil {
 				return err

@@ -52,6 +52,9 @@ func (v *Version) UnmarshalJSON(b []byte) error {
 			if err := json.Unmarshal(r, &v.Validity); err != nil {
 				return fmt.Errorf("validity: %w", err)
 			}
+			if err := v.Validity.Validate(); err != nil {
+				return err
+			}
 			v.Period = v.Validity.Period()
 			continue
 		}

@@ -116,7 +116,28 @@ func ValidityOf(p Period) Validity {
 	return v
 }
 
-// Period converts an MO validity to the store's half-open period.
+// Validate checks that the bounds are dates and from is not after to.
+func (v Validity) Validate() error {
+	var from, to time.Time
+	var err error
+	if v.From != nil {
+		if from, err = ParseDate(string(*v.From)); err != nil {
+			return fmt.Errorf("validity from: %w", err)
+		}
+	}
+	if v.To != nil {
+		if to, err = ParseDate(string(*v.To)); err != nil {
+			return fmt.Errorf("validity to: %w", err)
+		}
+	}
+	if v.From != nil && v.To != nil && to.Before(from) {
+		return fmt.Errorf("validity from %s is after to %s", *v.From, *v.To)
+	}
+	return nil
+}
+
+// Period converts an MO validity to the store's half-open period. The
+// validity must be valid (see Validate).
 func (v Validity) Period() Period {
 	p := Always
 	if v.From != nil {

@@ -1,7 +1,7 @@
 package ledger
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +40,14 @@ func canonical(o object) []byte {
 	return appendObject(make([]byte, 0, 512), o)
 }
 
+func byKey(x, y member) int { return strings.Compare(x.key, y.key) }
+
 func appendObject(b []byte, o object) []byte {
-	sorted := make(object, len(o))
-	copy(sorted, o)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].key < sorted[j].key })
+	sorted := o
+	if !slices.IsSortedFunc(o, byKey) {
+		sorted = slices.Clone(o)
+		slices.SortFunc(sorted, byKey)
+	}
 	b = append(b, '{')
 	for i, m := range sorted {
 		if i > 0 {
@@ -86,8 +90,14 @@ const hexDigits = "0123456789abcdef"
 // (records are built with clean); invalid bytes are written as they are.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is pending, needs no escape
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		start = i + 1
 		switch {
 		case c == '"':
 			b = append(b, '\\', '"')
@@ -103,12 +113,11 @@ func appendString(b []byte, s string) []byte {
 			b = append(b, '\\', 'f')
 		case c == '\r':
 			b = append(b, '\\', 'r')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		default:
-			b = append(b, c)
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -79,36 +79,35 @@ type Entry struct {
 	Hash     string   `json:"hash"`
 }
 
+// object lists the members in key order (appendObject then need not sort).
 func (e *Entry) object(withHash bool) object {
-	o := object{
-		{"version", int64(e.Version)},
-		{"sequence", e.Sequence},
-		{"kind", string(e.Kind)},
-		{"op", e.Op},
-		{"time", e.Time},
-		{"actor", e.Actor},
-		{"actor_name", e.ActorName},
-		{"type", e.Type},
-		{"model", e.Model},
-		{"operation", e.Operation},
-		{"uuids", nonNil(e.UUIDs)},
-		{"lifecycle", e.Lifecycle},
-		{"changed", nonNil(e.Changed)},
-		{"note", e.Note},
-		{"source", object{
-			{"lsn", e.Source.LSN},
-			{"xid", uint64(e.Source.Xid)},
-			{"event", e.Source.Event},
-			{"topic", e.Source.Topic},
-			{"partition", int64(e.Source.Partition)},
-			{"offset", e.Source.Offset},
-		}},
-		{"prev_hash", e.PrevHash},
-	}
+	o := make(object, 0, 17)
+	o = append(o, member{"actor", e.Actor}, member{"actor_name", e.ActorName}, member{"changed", nonNil(e.Changed)})
 	if withHash {
 		o = append(o, member{"hash", e.Hash})
 	}
-	return o
+	return append(o,
+		member{"kind", string(e.Kind)},
+		member{"lifecycle", e.Lifecycle},
+		member{"model", e.Model},
+		member{"note", e.Note},
+		member{"op", e.Op},
+		member{"operation", e.Operation},
+		member{"prev_hash", e.PrevHash},
+		member{"sequence", e.Sequence},
+		member{"source", object{
+			{"event", e.Source.Event},
+			{"lsn", e.Source.LSN},
+			{"offset", e.Source.Offset},
+			{"partition", int64(e.Source.Partition)},
+			{"topic", e.Source.Topic},
+			{"xid", uint64(e.Source.Xid)},
+		}},
+		member{"time", e.Time},
+		member{"type", e.Type},
+		member{"uuids", nonNil(e.UUIDs)},
+		member{"version", int64(e.Version)},
+	)
 }
 
 // At returns Time parsed.
@@ -137,22 +136,23 @@ type Checkpoint struct {
 	Hash      string `json:"hash"`
 }
 
+// object lists the members in key order.
 func (c *Checkpoint) object(withHash bool) object {
-	o := object{
-		{"version", int64(c.Version)},
-		{"sequence", c.Sequence},
-		{"kind", string(c.Kind)},
-		{"time", c.Time},
-		{"signed_sequence", c.SignedSequence},
-		{"signed_hash", c.SignedHash},
-		{"key", c.Key},
-		{"signature", c.Signature},
-		{"prev_hash", c.PrevHash},
-	}
+	o := make(object, 0, 10)
 	if withHash {
 		o = append(o, member{"hash", c.Hash})
 	}
-	return o
+	return append(o,
+		member{"key", c.Key},
+		member{"kind", string(c.Kind)},
+		member{"prev_hash", c.PrevHash},
+		member{"sequence", c.Sequence},
+		member{"signature", c.Signature},
+		member{"signed_hash", c.SignedHash},
+		member{"signed_sequence", c.SignedSequence},
+		member{"time", c.Time},
+		member{"version", int64(c.Version)},
+	)
 }
 
 func nonNil(s []string) []string {
@@ -225,12 +225,25 @@ func (r *Record) Hash() string {
 	return r.Entry.Hash
 }
 
-// ComputedHash recomputes the hash from the record's content.
+// ComputedHash recomputes the hash from the record's content: SHA-256 of
+// the stored bytes without the "hash" member. DecodeRecord has checked the
+// stored bytes are the canonical encoding, so those bytes are exactly the
+// canonical encoding of the record without its hash. ("hash" is never the
+// last member, and the bytes "hash":" occur only as that key: a quote
+// inside a string is escaped.)
 func (r *Record) ComputedHash() string {
-	if r.Checkpoint != nil {
-		return hashOf(r.Checkpoint.object(false))
+	m := []byte(`"hash":"` + r.Hash() + `",`)
+	i := bytes.Index(r.Value, m)
+	if i < 0 { // not from DecodeRecord: encode
+		if r.Checkpoint != nil {
+			return hashOf(r.Checkpoint.object(false))
+		}
+		return hashOf(r.Entry.object(false))
 	}
-	return hashOf(r.Entry.object(false))
+	h := sha256.New()
+	h.Write(r.Value[:i])
+	h.Write(r.Value[i+len(m):])
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ErrNotCanonical means a record decodes but is not in the one canonical

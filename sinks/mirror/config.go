@@ -56,6 +56,9 @@ type Config struct {
 	Batch BatchConfig `yaml:"batch"`
 	// Retry is the backoff while the target fails.
 	Retry runner.Backoff `yaml:"retry"`
+	// TickInterval is how often an idle mirror checks whether the date
+	// changed (actual-state rows change at midnight). Default 30s.
+	TickInterval time.Duration `yaml:"tick_interval"`
 	// KvitteringRetention keeps kvittering rows this long (the newest row
 	// is always kept). Default 168h (a week).
 	KvitteringRetention time.Duration `yaml:"kvittering_retention"`
@@ -94,12 +97,12 @@ func (c *Config) Defaults() {
 	}
 	rc := c.Runner()
 	rc.Defaults()
-	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry = rc.MaxRecords, rc.MaxWait, rc.Retry
+	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry, c.TickInterval = rc.MaxRecords, rc.MaxWait, rc.Retry, rc.TickInterval
 }
 
 // Runner returns the consumer settings of the target.
 func (c Config) Runner() runner.Config {
-	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry}
+	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry, TickInterval: c.TickInterval}
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)

@@ -143,12 +143,16 @@ func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) er
 	name := "mocdc_" + strconv.FormatUint(readerSeq.Add(1), 10)
 	gomysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(buf.Bytes()) })
 	defer gomysql.DeregisterReaderHandler(name)
-	q := fmt.Sprintf(`LOAD DATA LOCAL INFILE 'Reader::%s' INTO TABLE %s CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (%s)`,
-		name, d.Staging(t), list(d, "", t.ColumnNames()))
-	if _, err := s.exec(ctx, q); err != nil {
+	if _, err := s.exec(ctx, d.loadSQL(name, t)); err != nil {
 		return fmt.Errorf("LOAD DATA into staging of %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// loadSQL loads the reader registered as name into t's staging table.
+func (d *mysql) loadSQL(name string, t *Table) string {
+	return fmt.Sprintf(`LOAD DATA LOCAL INFILE 'Reader::%s' INTO TABLE %s CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (%s)`,
+		name, d.Staging(t), list(d, "", t.ColumnNames()))
 }
 
 func writeTSV(buf *bytes.Buffer, v any) {
