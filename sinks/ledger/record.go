@@ -250,41 +250,45 @@ func (r *Record) ComputedHash() string {
 // form the builder writes: someone re-encoded or edited it.
 var ErrNotCanonical = errors.New("not in canonical form")
 
+// wire is every field of every kind: a record is decoded once, then the
+// fields of its kind are taken and re-encoded.
+type wire struct {
+	Entry
+	SignedSequence uint64 `json:"signed_sequence"`
+	SignedHash     string `json:"signed_hash"`
+	Key            string `json:"key"`
+	Signature      string `json:"signature"`
+}
+
 // DecodeRecord parses a ledger record value strictly: unknown or missing
 // fields, a newer format version, and any byte form other than the
 // canonical one are errors.
 func DecodeRecord(offset int64, value []byte) (*Record, error) {
-	var head struct {
-		Version int  `json:"version"`
-		Kind    Kind `json:"kind"`
-	}
-	if err := json.Unmarshal(value, &head); err != nil {
+	var w wire
+	if err := json.Unmarshal(value, &w); err != nil {
 		return nil, fmt.Errorf("not a ledger record: %w", err)
 	}
-	if head.Version != FormatVersion {
-		return nil, fmt.Errorf("ledger record format version %d not supported (this mocdc reads %d): upgrade mocdc", head.Version, FormatVersion)
+	if w.Version != FormatVersion {
+		return nil, fmt.Errorf("ledger record format version %d not supported (this mocdc reads %d): upgrade mocdc", w.Version, FormatVersion)
 	}
 	r := &Record{Offset: offset, Value: value}
 	var enc []byte
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.DisallowUnknownFields()
-	switch head.Kind {
+	switch w.Kind {
 	case KindWrite, KindRead:
-		r.Entry = &Entry{}
-		if err := dec.Decode(r.Entry); err != nil {
-			return nil, fmt.Errorf("not a ledger entry: %w", err)
-		}
+		r.Entry = &w.Entry
 		enc = canonical(r.Entry.object(true))
 	case KindCheckpoint:
-		r.Checkpoint = &Checkpoint{}
-		if err := dec.Decode(r.Checkpoint); err != nil {
-			return nil, fmt.Errorf("not a ledger checkpoint: %w", err)
+		r.Checkpoint = &Checkpoint{
+			Version: w.Version, Sequence: w.Sequence, Kind: w.Kind, Time: w.Time,
+			SignedSequence: w.SignedSequence, SignedHash: w.SignedHash, Key: w.Key, Signature: w.Signature,
+			PrevHash: w.PrevHash, Hash: w.Hash,
 		}
 		enc = canonical(r.Checkpoint.object(true))
 	default:
-		return nil, fmt.Errorf("unknown record kind %q", head.Kind)
+		return nil, fmt.Errorf("unknown record kind %q", w.Kind)
 	}
-	// Re-encoding must give the stored bytes back: that rules out missing
+	// Re-encoding the fields of the record's kind must give the stored bytes
+	// back: that rules out unknown fields, fields of the other kind, missing
 	// fields (they would come back as zero values), duplicate keys, other
 	// escapes or spacing, and non-UTF-8 text.
 	if !bytes.Equal(enc, value) {

@@ -61,25 +61,30 @@ func transform(r *kgo.Record, accessTopic string) (item, error) {
 	if r.Value == nil {
 		return item{}, nil // tombstone after a delete: the delete event is the entry
 	}
-	var v struct {
-		Version int `json:"version"`
-	}
-	if err := json.Unmarshal(r.Value, &v); err != nil {
-		return deadItem(r, "not JSON: "+err.Error()), nil
-	}
-	if v.Version > event.Version {
-		return item{}, &ErrEventVersion{r.Topic, r.Partition, r.Offset, v.Version}
+	// undecodable: a newer event version stops the builder (its layout may
+	// be what failed), anything else is a dead letter.
+	undecodable := func(err error) (item, error) {
+		var v struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(r.Value, &v) == nil && v.Version > event.Version {
+			return item{}, &ErrEventVersion{r.Topic, r.Partition, r.Offset, v.Version}
+		}
+		return deadItem(r, err.Error()), nil
 	}
 	src := func(s event.Source, id string) Source {
 		return Source{LSN: clean(s.LSN), Xid: s.Xid, Event: clean(id), Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	}
 	if r.Topic == accessTopic {
-		a, err := event.DecodeAccess(r.Value)
-		if err != nil {
-			return deadItem(r, err.Error()), nil
+		var a event.Access
+		if err := json.Unmarshal(r.Value, &a); err != nil {
+			return undecodable(fmt.Errorf("decode read event: %w", err))
 		}
-		if a.ID == "" || a.Time.IsZero() {
-			return deadItem(r, "read event without id or time"), nil
+		if a.Version > event.Version {
+			return item{}, &ErrEventVersion{r.Topic, r.Partition, r.Offset, a.Version}
+		}
+		if a.Version < 1 || a.ID == "" || a.Time.IsZero() {
+			return deadItem(r, "read event without version, id or time"), nil
 		}
 		return item{
 			entry: &Entry{
@@ -92,9 +97,12 @@ func transform(r *kgo.Record, accessTopic string) (item, error) {
 	}
 	var e envelopeHead
 	if err := json.Unmarshal(r.Value, &e); err != nil {
-		return deadItem(r, "decode event: "+err.Error()), nil
+		return undecodable(fmt.Errorf("decode event: %w", err))
 	}
-	if v.Version < 1 || e.ID == "" || e.UUID == "" || !e.Type.Valid() {
+	if e.Version > event.Version {
+		return item{}, &ErrEventVersion{r.Topic, r.Partition, r.Offset, e.Version}
+	}
+	if e.Version < 1 || e.ID == "" || e.UUID == "" || !e.Type.Valid() {
 		return deadItem(r, fmt.Sprintf("event without version, id, uuid or known type (type %q)", e.Type)), nil
 	}
 	switch e.Op {
