@@ -30,8 +30,11 @@ services-status:
 test: services
 	. "$(ENV_FILE)" && go test -count=1 -p 2 -timeout 25m ./...
 
+# The main job: the local MO store with a demo municipality and live
+# changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.
 run: services
-	. "$(ENV_FILE)" && go run ./cmd/mocdc run
+	go build -o $(MOCDC_DATA)/bin/mocdc ./cmd/mocdc
+	. "$(ENV_FILE)" && $(MOCDC_DATA)/bin/mocdc run --config deploy/local/mocdc.yaml
 
 bench: services
 	. "$(ENV_FILE)" && go test -run '^$$' -bench . ./...

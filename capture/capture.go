@@ -200,7 +200,8 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	defer repl.Close(context.WithoutCancel(ctx))
 
 	mk := &eventMaker{topics: c.topics, db: c.pool, catalog: c.catalog, versions: c.vers,
-		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() }}
+		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() },
+		counted:    func(typ, op string, n int) { c.metrics.events.WithLabelValues(typ, op).Add(float64(n)) }}
 
 	switch {
 	case !slot.Exists:

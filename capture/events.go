@@ -32,6 +32,9 @@ type eventMaker struct {
 	versions *versions
 	// deadLetter counts what went to the dead-letter topic, by stage.
 	deadLetter func(stage string)
+	// counted is told, by commitCounts, of the events of a committed batch.
+	counted func(typ, op string, n int)
+	pending map[[2]string]int
 }
 
 // records returns the Kafka records of a batch of transactions, in source
@@ -158,6 +161,7 @@ func (m *eventMaker) registration(ctx context.Context, src event.Source, reg *bu
 	if err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", env.ID, err)
 	}
+	m.count(string(obj.Type), string(env.Op))
 	topic := m.topics.Object(obj.Type)
 	recs := []*kgo.Record{{Topic: topic, Key: []byte(reg.UUID), Value: v}}
 	if env.Op == event.Delete {
@@ -177,6 +181,7 @@ func (m *eventMaker) read(src event.Source, r *build.Read) *kgo.Record {
 		a.Arguments = r.Arguments
 	}
 	v, _ := json.Marshal(a)
+	m.count("access", "read")
 	return &kgo.Record{Topic: m.topics.Access(), Key: []byte(r.Actor), Value: v}
 }
 
@@ -188,3 +193,23 @@ func (m *eventMaker) dead(d event.DeadLetter) *kgo.Record {
 	v, _ := json.Marshal(d)
 	return &kgo.Record{Topic: m.topics.DeadLetter(), Key: []byte(d.Source.LSN), Value: v}
 }
+
+func (m *eventMaker) count(typ, op string) {
+	if m.pending == nil {
+		m.pending = map[[2]string]int{}
+	}
+	m.pending[[2]string{typ, op}]++
+}
+
+// commitCounts reports the events counted since the last call; call it
+// once their Kafka transaction committed. discardCounts forgets them.
+func (m *eventMaker) commitCounts() {
+	for k, n := range m.pending {
+		if m.counted != nil {
+			m.counted(k[0], k[1], n)
+		}
+	}
+	m.pending = nil
+}
+
+func (m *eventMaker) discardCounts() { m.pending = nil }

@@ -74,8 +74,10 @@ func (c *Capture) runSnapshot(ctx context.Context, tx pgx.Tx, cp *publish.Checkp
 			p.After = next
 			p.Published += int64(len(regs))
 			if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: *cp}); err != nil {
+				mk.discardCounts()
 				return fmt.Errorf("publish snapshot chunk of %s: %w", class.Name, err)
 			}
+			mk.commitCounts()
 			c.metrics.snapshotObjects.Add(float64(len(regs)))
 			if c.progress != nil {
 				c.progress(class.Name, p.Published)
@@ -99,6 +101,7 @@ func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo
 	}
 	mk.versions.put(versionKey{r.Class.Name, r.ID}, obj)
 	mk.catalog.Learn(obj)
+	mk.count(string(obj.Type), string(event.Snapshot))
 	env := &event.Envelope{
 		Version: event.Version,
 		ID:      event.SnapshotID(r.Class.Name, r.ID),

@@ -227,17 +227,13 @@ func (c *Capture) publishBatch(ctx context.Context, mk *eventMaker, cp *publish.
 	next.LSN = uint64(b.end)
 	start := time.Now()
 	if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: next}); err != nil {
+		mk.discardCounts()
 		return err
 	}
+	mk.commitCounts()
 	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	c.metrics.batches.Inc()
 	*cp = next
-	for _, r := range recs {
-		if r.Topic == c.topics.DeadLetter() || r.Value == nil {
-			continue
-		}
-		c.metrics.events.WithLabelValues(r.Topic, "").Inc()
-	}
 	return nil
 }
 

@@ -78,7 +78,9 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 func kafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(cfg.Kafka.Brokers...),
-		kgo.WithLogger(kslog.New(log.With("component", "kafka"))),
+		// franz-go logs every connection at info; only its warnings and
+		// errors matter to an operator.
+		kgo.WithLogger(kslog.New(slog.New(warnOnly{log.Handler()}).With("component", "kafka"))),
 	}
 }
 
@@ -101,4 +103,11 @@ func serveMetrics(ctx context.Context, log *slog.Logger, addr string, reg *prome
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
+}
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
 }

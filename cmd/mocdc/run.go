@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -34,5 +35,6 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer closeFn()
 	g.Go(func() error { return c.Run(ctx) })
+	go progress(ctx, log, reg, 5*time.Second)
 	return g.Wait()
 }

@@ -199,3 +199,42 @@ func TestBuilderRefusesAWrongLedgerTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBuilderFinishesTheOpenBatchWhenStopped: stopping the builder (its
+// context cancelled, as on SIGTERM) between producing a batch and committing
+// it — ten times over while events keep coming — neither loses nor
+// duplicates anything: the open batch is committed, Run returns nil.
+func TestBuilderFinishesTheOpenBatchWhenStopped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	env := newKafkaEnv(t)
+	s := newSynth(env.topics, 4, 40)
+	p := newProducer(t, env)
+	if err := p.publish(ctx, s.initial(t), commitTxn); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub := testKey(t)
+	committedBefore := 0
+	for round := range 10 {
+		publishMany(t, ctx, p, s, 20)
+		b := env.newBuilder(t, builderConfig(), priv, nil)
+		runCtx, stop := context.WithCancel(ctx)
+		b.afterFlush = stop // stop in the middle of the first transaction
+		if err := b.Run(runCtx); err != nil {
+			t.Fatalf("round %d: Run after stop: %v", round, err)
+		}
+		stop()
+		if err := b.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n := len(env.readLedger(t))
+		if n <= committedBefore {
+			t.Fatalf("round %d: the batch open when the builder was stopped was not committed (%d records before, %d after)", round, committedBefore, n)
+		}
+		committedBefore = n
+	}
+	stop := start(t, env.newBuilder(t, builderConfig(), priv, nil))
+	recs := env.waitEntries(t, len(s.want), time.Minute)
+	stop()
+	env.checkLedger(t, s, recs, pub)
+}

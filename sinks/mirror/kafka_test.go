@@ -28,7 +28,10 @@ type kafkaEnv struct {
 	adm     *kadm.Client
 }
 
-func newKafkaEnv(t *testing.T) *kafkaEnv {
+func newKafkaEnv(t *testing.T) *kafkaEnv { return newKafkaEnvN(t, testPartitions) }
+
+// newKafkaEnvN makes the topics with the given number of partitions.
+func newKafkaEnvN(t *testing.T, partitions int32) *kafkaEnv {
 	t.Helper()
 	prefix := testenv.UniqueTopicPrefix(t)
 	k := &kafkaEnv{brokers: testenv.KafkaBrokers(t), topics: event.Topics{Prefix: prefix + "mo"}}
@@ -40,7 +43,7 @@ func newKafkaEnv(t *testing.T) *kafkaEnv {
 	k.cl, k.adm = cl, kadm.NewClient(cl)
 	ctx := context.Background()
 	for _, typ := range Mirrored {
-		if _, err := k.adm.CreateTopic(ctx, testPartitions, -1, map[string]*string{"cleanup.policy": ptr("compact")}, k.topics.Object(typ)); err != nil {
+		if _, err := k.adm.CreateTopic(ctx, partitions, -1, map[string]*string{"cleanup.policy": ptr("compact")}, k.topics.Object(typ)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -172,4 +175,14 @@ func runMirror(t *testing.T, cfg Config, k *kafkaEnv, now func() time.Time) (sto
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// applied is the sum of the offsets stored in the target.
+func applied(t *testing.T, db *sql.DB, d Dialect) int64 {
+	t.Helper()
+	var n sql.NullInt64
+	if err := db.QueryRow(fmt.Sprintf("SELECT SUM(%s) FROM %s", d.Quote("next_offset"), d.Quote(tOffsets))).Scan(&n); err != nil {
+		return 0
+	}
+	return n.Int64
 }
