@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Head is the end of the chain: what the next record links to.
-type Head struct {
+// chainHead is the end of the chain: what the next record links to.
+type chainHead struct {
 	// Sequence and Hash of the last record; 0 and GenesisHash when empty.
 	Sequence uint64
 	Hash     string
@@ -21,19 +21,19 @@ type Head struct {
 }
 
 // genesis is the head of an empty ledger.
-func genesis() Head { return Head{Hash: GenesisHash} }
+func genesis() chainHead { return chainHead{Hash: GenesisHash} }
 
 // chain appends records to a copy of the head. It is not safe for
 // concurrent use; the builder owns one per transaction.
 type chain struct {
-	head     Head
+	head     chainHead
 	key      ed25519.PrivateKey
 	keyID    string
 	every    int
 	interval time.Duration
 }
 
-func newChain(h Head, key ed25519.PrivateKey, every int, interval time.Duration) *chain {
+func newChain(h chainHead, key ed25519.PrivateKey, every int, interval time.Duration) *chain {
 	return &chain{head: h, key: key, keyID: KeyID(key.Public().(ed25519.PublicKey)), every: every, interval: interval}
 }
 
@@ -83,6 +83,6 @@ func (c *chain) checkpoint(now time.Time) (*Checkpoint, []byte) {
 	}
 	cp.Signature = hex.EncodeToString(ed25519.Sign(c.key, CheckpointMessage(cp.SignedSequence, cp.SignedHash)))
 	v := cp.seal()
-	c.head = Head{Sequence: cp.Sequence, Hash: cp.Hash}
+	c.head = chainHead{Sequence: cp.Sequence, Hash: cp.Hash}
 	return cp, v
 }

@@ -24,6 +24,11 @@ func exampleKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
+func encodePublic(pub ed25519.PublicKey) ([]byte, error) {
+	_, p, err := encodeKeyPair(exampleKey(), pub)
+	return p, err
+}
+
 func examplePublicPEM(t *testing.T) []byte {
 	t.Helper()
 	_, pub, err := encodeKeyPair(exampleKey(), exampleKey().Public().(ed25519.PublicKey))
@@ -182,14 +187,30 @@ func TestPythonVerifiesExampleChain(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
+	lines := exampleLines(t)
+	head, _ := DecodeRecord(3, lines[3])
 	out, err := run(exampleChainBytes(t))
-	if err != nil || !strings.Contains(out, "OK: 4 records, last sequence 4") {
-		t.Fatalf("clean chain: %v\n%s", err, out)
+	if want := "OK: 4 records, last sequence 4, head " + head.Hash() + "\n"; err != nil || out != want {
+		t.Fatalf("clean chain: %v\n got %q\nwant %q (docs/ledger.md shows it)", err, out, want)
 	}
 	bad := bytes.Replace(exampleChainBytes(t), []byte("Specialkonsulent"), []byte("Specialkonsulenr"), 1)
 	out, err = run(bad)
 	if err == nil || !strings.Contains(out, "sequence 2") {
 		t.Fatalf("altered chain passed the Python check:\n%s", out)
+	}
+	if len(args) > 0 {
+		otherPub, _, _ := ed25519.GenerateKey(nil)
+		pem, err := encodePublic(otherPub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args[0] = filepath.Join(t.TempDir(), "other.pub")
+		if err := os.WriteFile(args[0], pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := run(exampleChainBytes(t)); err == nil || !strings.Contains(out, "sequence 4: bad signature") {
+			t.Fatalf("another key passed the Python signature check:\n%s", out)
+		}
 	}
 }
 
@@ -226,5 +247,28 @@ openssl pkeyutl -verify -pubin -inkey ledger.pub -rawin -in msg.bin -sigfile sig
 	}
 	if out, err := verify(strings.Replace(msg, ":3:", ":2:", 1)); err == nil {
 		t.Fatalf("openssl verified a changed message:\n%s", out)
+	}
+}
+
+// TestShellHashExample runs the documented sed + sha256sum commands on every
+// record of the example ledger.
+func TestShellHashExample(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ledger.jsonl"), exampleChainBytes(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range exampleLines(t) {
+		rec, err := DecodeRecord(int64(i), line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := fmt.Sprintf(`HASHED=$(sed -n %dp ledger.jsonl | sed -E 's/"hash":"[0-9a-f]{64}",//')
+printf '%%s' "$HASHED" | sha256sum`, i+1)
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != rec.Hash()+"  -\n" {
+			t.Fatalf("record %d: %v: %q, want %s", i+1, err, out, rec.Hash())
+		}
 	}
 }

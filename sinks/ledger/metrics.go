@@ -21,7 +21,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg = prometheus.NewRegistry()
 	}
 	f := promauto.With(reg)
-	return &metrics{
+	m := &metrics{
 		entries: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mocdc_ledger_entries_total",
 			Help: "Entries appended to the ledger (committed), by kind (write, read).",
@@ -56,4 +56,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
 	}
+	// Every series exists from the start, so a dashboard shows 0, not nothing.
+	for _, k := range []Kind{KindWrite, KindRead} {
+		m.entries.WithLabelValues(string(k))
+	}
+	for _, r := range []string{"committed", "aborted"} {
+		m.transactions.WithLabelValues(r)
+	}
+	return m
 }

@@ -204,26 +204,26 @@ func scan(ctx context.Context, opts []kgo.Opt, topic string, from, to int64, fn 
 // before the end and widens it while the window holds only transaction
 // markers and aborted records. The head record's own hash is checked: the
 // builder never extends a chain whose end it cannot trust.
-func readHead(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, topic string) (Head, error) {
+func readHead(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, topic string) (chainHead, error) {
 	start, end, err := bounds(ctx, adm, topic)
 	if err != nil {
-		return Head{}, err
+		return chainHead{}, err
 	}
 	for window := int64(64); ; window *= 8 {
 		from := max(start, end-window)
 		var last *kgo.Record
 		if err := scan(ctx, opts, topic, from, end, func(r *kgo.Record) error { last = r; return nil }); err != nil {
-			return Head{}, fmt.Errorf("read ledger head: %w", err)
+			return chainHead{}, fmt.Errorf("read ledger head: %w", err)
 		}
 		if last != nil {
 			rec, err := DecodeRecord(last.Offset, last.Value)
 			if err != nil {
-				return Head{}, permanent{fmt.Errorf("ledger head at %s offset %d: %w; refusing to append (run `mocdc ledger verify`)", topic, last.Offset, err)}
+				return chainHead{}, permanent{fmt.Errorf("ledger head at %s offset %d: %w; refusing to append (run `mocdc ledger verify`)", topic, last.Offset, err)}
 			}
 			if rec.ComputedHash() != rec.Hash() {
-				return Head{}, permanent{fmt.Errorf("ledger head at %s offset %d (sequence %d) does not match its hash; refusing to append (run `mocdc ledger verify`)", topic, last.Offset, rec.Sequence())}
+				return chainHead{}, permanent{fmt.Errorf("ledger head at %s offset %d (sequence %d) does not match its hash; refusing to append (run `mocdc ledger verify`)", topic, last.Offset, rec.Sequence())}
 			}
-			h := Head{Sequence: rec.Sequence(), Hash: rec.Hash()}
+			h := chainHead{Sequence: rec.Sequence(), Hash: rec.Hash()}
 			if rec.Checkpoint == nil {
 				h.Unsigned = 1 // at least; UnsignedSince zero: sign at once
 			}
