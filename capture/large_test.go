@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,4 +74,69 @@ func TestCaptureLargeTransaction(t *testing.T) {
 	if v := counter(c.metrics.txns); v < 1 {
 		t.Errorf("no transactions counted")
 	}
+}
+
+// TestCaptureLargeOrderedTransaction: a large transaction in OS2mo's call
+// pattern (a bulk import calling the procedures in a loop) is published in
+// parts with bounded memory; a capture that stops after the second part
+// and a new one that resumes publish every record exactly once.
+func TestCaptureLargeOrderedTransaction(t *testing.T) {
+	e := newEnv(t)
+	e.seed(5)
+	_, cat := e.writer()
+	var commits atomic.Int64
+	ctx1, stop1 := context.WithCancel(context.Background())
+	first := e.capture(nil, func(cfg *Config) { cfg.MemoryBudget = 1 << 20; cfg.BatchEvents = 300 })
+	first.afterCommit = func() {
+		if commits.Add(1) == 4 {
+			stop1() // stop right after a commit, before anything is confirmed
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx1) }()
+	e.waitSlot(time.Minute)
+	e.waitCaughtUp(time.Minute)
+
+	const n = 1500
+	tx, err := e.pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := writer.New(store.NewWriter(tx), writer.SQLScopes{DB: tx}, cat.Organisation)
+	want := map[string]bool{}
+	for i := 0; i < n; i++ {
+		id := uuid.NewString()
+		if err := w.Create(context.Background(), mo.Person, id, mo.Validity{}, writer.Fields{
+			"user_key": id, "given_name": "Import", "surname": fmt.Sprintf("Nr %d", i)}, writer.Meta{Actor: demo.ActorOPUS}); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = true
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("first capture did not stop")
+	}
+	if counter(first.metrics.batches) < 2 {
+		t.Fatalf("the large transaction was not published in parts before the stop")
+	}
+	e.start(e.capture(nil, func(cfg *Config) { cfg.MemoryBudget = 1 << 20; cfg.BatchEvents = 300 }))
+	e.waitCaughtUp(2 * time.Minute)
+	got := e.readObjects(1, time.Minute)
+	seen := map[string]int{}
+	for _, ev := range got.events {
+		if want[ev.UUID] {
+			seen[ev.UUID]++
+		}
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("person %s: %d events, want 1", id, seen[id])
+			break
+		}
+	}
+	checkSequences(t, got, e.registrations(context.Background()))
 }

@@ -128,6 +128,21 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			continue
 		}
 		spilled := t.Spilled()
+		if large(t, cp) {
+			// Alone, in parts: publish what is pending first.
+			if err := flush(); err != nil {
+				t.Close()
+				return err
+			}
+			err := c.publishLarge(ctx, t, dec, cp, mk)
+			t.Close()
+			if err != nil {
+				return err
+			}
+			c.metrics.spilledTxns.Inc()
+			st.Confirm(t.EndLSN)
+			continue
+		}
 		res, err := c.collect(t, dec, &col)
 		t.Close()
 		if err != nil {

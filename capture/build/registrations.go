@@ -388,3 +388,8 @@ func IsTouchTable(table string) bool {
 	ti, ok := tables[table]
 	return ok && (ti.part == partEgenskaber || ti.part == partUdvidelser || ti.part == partRelation)
 }
+
+// Reject records a row that cannot be used, with the reason.
+func (c *Collector) Reject(table, reason string) {
+	c.dead = append(c.dead, Rejected{Table: table, Reason: reason})
+}

@@ -25,6 +25,17 @@ type Checkpoint struct {
 	SnapshotDone bool `json:"snapshot_done"`
 	// Tick is the last validity day the clock has emitted ticks for.
 	Tick string `json:"tick,omitempty"`
+	// Partial is set while a source transaction too large for one Kafka
+	// transaction is being published in parts.
+	Partial *Partial `json:"partial,omitempty"`
+}
+
+// Partial says how much of one large source transaction is published: its
+// first Records records, in capture's deterministic order. LSN still points
+// before the transaction; on restart capture skips those records.
+type Partial struct {
+	EndLSN  uint64 `json:"end_lsn"`
+	Records int64  `json:"records"`
 }
 
 // SnapshotProgress says where an interrupted initial snapshot resumes.
