@@ -19,6 +19,10 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 )
 
+// catchUpDistance is how far behind the server's WAL end capture must be to
+// count as catching up on a backlog.
+const catchUpDistance = 4 << 20
+
 // pending is a batch of source transactions not yet published.
 type pending struct {
 	results []txnResult
@@ -159,7 +163,12 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		if spilled {
 			c.metrics.spilledTxns.Inc()
 		}
-		if batch.events >= c.cfg.BatchEvents || time.Since(batch.since) >= c.cfg.BatchLinger {
+		// Near the server's WAL end, batches close after BatchLinger (latency
+		// matters); while catching up on a backlog they fill to BatchEvents
+		// (throughput matters), waiting at most a second.
+		behind := st.ServerEnd() > msg.WALStart+catchUpDistance
+		age := time.Since(batch.since)
+		if batch.events >= c.cfg.BatchEvents || (age >= c.cfg.BatchLinger && !behind) || age >= time.Second {
 			if err := flush(); err != nil {
 				return err
 			}

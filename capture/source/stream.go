@@ -71,8 +71,17 @@ func Start(ctx context.Context, conn *pgconn.PgConn, slot string, from pglogrepl
 func (s *Stream) Confirm(lsn pglogrepl.LSN) {
 	if lsn > s.confirmed {
 		s.confirmed = lsn
+		// Report it soon (Next sends it), so the server can recycle WAL
+		// and slot lag reflects what is really published.
+		if soon := time.Now().Add(statusDelay); soon.Before(s.nextStatus) {
+			s.nextStatus = soon
+		}
 	}
 }
+
+// statusDelay bounds how long a confirmed position waits before it is
+// reported; a burst of confirmations shares one status update.
+const statusDelay = 100 * time.Millisecond
 
 // Confirmed is the position last confirmed.
 func (s *Stream) Confirmed() pglogrepl.LSN { return s.confirmed }

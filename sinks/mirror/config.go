@@ -59,6 +59,9 @@ type Config struct {
 	// TickInterval is how often an idle mirror checks whether the date
 	// changed (actual-state rows change at midnight). Default 30s.
 	TickInterval time.Duration `yaml:"tick_interval"`
+	// SessionTimeout is how soon the partitions of an instance that died
+	// move to the others. Default 10s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// KvitteringRetention keeps kvittering rows this long (the newest row
 	// is always kept). Default 168h (a week).
 	KvitteringRetention time.Duration `yaml:"kvittering_retention"`
@@ -97,12 +100,13 @@ func (c *Config) Defaults() {
 	}
 	rc := c.Runner()
 	rc.Defaults()
-	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry, c.TickInterval = rc.MaxRecords, rc.MaxWait, rc.Retry, rc.TickInterval
+	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry, c.TickInterval, c.SessionTimeout = rc.MaxRecords, rc.MaxWait, rc.Retry, rc.TickInterval, rc.SessionTimeout
 }
 
 // Runner returns the consumer settings of the target.
 func (c Config) Runner() runner.Config {
-	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry, TickInterval: c.TickInterval}
+	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry,
+		TickInterval: c.TickInterval, SessionTimeout: c.SessionTimeout}
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)

@@ -70,6 +70,7 @@ func newTarget(t *testing.T, dialect string, mode Mode) Config {
 	cfg := Config{Name: "test", Dialect: dialect, DSN: dsn, Mode: mode,
 		Batch: BatchConfig{MaxWait: 20 * time.Millisecond}}
 	cfg.Retry.Min, cfg.Retry.Max = 10*time.Millisecond, 500*time.Millisecond
+	cfg.SessionTimeout = 6 * time.Second // the broker's minimum: killed instances are noticed fast
 	cfg.Defaults()
 	return cfg
 }

@@ -21,6 +21,11 @@ type Config struct {
 	MaxWait time.Duration `yaml:"max_wait"`
 	// TickInterval is how often a Ticker sink is ticked. Default 30s.
 	TickInterval time.Duration `yaml:"tick_interval"`
+	// SessionTimeout is how long the group waits for a member that stops
+	// heartbeating (a killed instance) before its partitions move to the
+	// others. Default 10s; the broker's group.min.session.timeout.ms
+	// (6s by default) is the lower bound.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// Retry is the backoff between attempts of a failing batch.
 	Retry Backoff `yaml:"retry"`
 }
@@ -36,6 +41,9 @@ func (c *Config) Defaults() {
 	if c.TickInterval == 0 {
 		c.TickInterval = 30 * time.Second
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
 	c.Retry.Defaults()
 }
 
@@ -50,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxWait < 0 {
 		errs = append(errs, fmt.Errorf("max_wait must not be negative, got %s", c.MaxWait))
+	}
+	if c.SessionTimeout < 3*time.Second {
+		errs = append(errs, fmt.Errorf("session_timeout must be at least 3s, got %s", c.SessionTimeout))
 	}
 	if c.TickInterval < 0 {
 		errs = append(errs, fmt.Errorf("tick_interval must not be negative, got %s", c.TickInterval))

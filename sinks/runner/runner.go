@@ -104,6 +104,8 @@ func New(cfg Config, sink Sink, deps Deps) (*Runner, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AdjustFetchOffsetsFn(r.seekToTarget),
 		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.HeartbeatInterval(cfg.SessionTimeout/4),
 		kgo.OnPartitionsRevoked(r.dropPartitions),
 		kgo.OnPartitionsLost(r.dropPartitions),
 	)
