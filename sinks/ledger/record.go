@@ -16,7 +16,7 @@ import (
 const FormatVersion = 1
 
 // GenesisHash is the prev_hash of the first record: 64 zeros.
-var GenesisHash = string(bytes.Repeat([]byte{'0'}, 64))
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // Kind says what a ledger record is.
 type Kind string

@@ -37,7 +37,7 @@ func statementsOf(d Dialect, mode Mode) string {
 	add("rebuild drops (one per table)", d.DropTable(sc.table(tEnheder)))
 	add("session staging: owner keys", d.CreateStaging(keysTable), d.ClearStaging(keysTable))
 	if my, ok := d.(*mysql); ok {
-		add("mysql bulk load (staging)", my.loadSQL("mocdc_1", keysTable))
+		add("mysql bulk load (staging)", my.loadSQL("mocdc_1", d.Staging(keysTable), keysTable))
 	}
 	for _, t := range sc.tables {
 		if t.Direct {
@@ -90,7 +90,7 @@ func TestGoldenSQL(t *testing.T) {
 }
 
 // Column names with æ and ø reach every dialect intact and quoted, and the
-// T-SQL uses Unicode (nvarchar) columns and N'' literals for them.
+// T-SQL uses Unicode (nvarchar) columns and N” literals for them.
 func TestDanishIdentifiersAreQuotedInEveryDialect(t *testing.T) {
 	for _, d := range []Dialect{&postgres{}, &mysql{}, &mssql{}} {
 		sql := statementsOf(d, Actual)

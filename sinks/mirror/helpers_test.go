@@ -54,7 +54,7 @@ func forEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
 
 // newTarget creates an empty database for dialect and returns a mirror
 // config for it.
-func newTarget(t *testing.T, dialect string, mode Mode) Config {
+func newTarget(t testing.TB, dialect string, mode Mode) Config {
 	t.Helper()
 	var dsn string
 	switch dialect {
@@ -75,7 +75,7 @@ func newTarget(t *testing.T, dialect string, mode Mode) Config {
 	return cfg
 }
 
-func newMSSQLDB(t *testing.T) string {
+func newMSSQLDB(t testing.TB) string {
 	admin := os.Getenv(EnvMSSQL)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

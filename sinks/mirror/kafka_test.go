@@ -149,8 +149,8 @@ func newClock(t time.Time) *clock {
 	c.set(t)
 	return c
 }
-func (c *clock) set(t time.Time)   { c.ns.Store(t.UnixNano()) }
-func (c *clock) now() time.Time    { return time.Unix(0, c.ns.Load()).In(mo.Location) }
+func (c *clock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()).In(mo.Location) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // runMirror runs cfg's target in-process with Run until the test ends.

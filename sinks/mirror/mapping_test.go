@@ -24,8 +24,8 @@ var (
 	// facets
 	fEngType, fJob, fPrim, fUnitType, fLevel, fAddr, fVis, fMgrType, fMgrLvl, fResp, fLeave, fKLE, fAspect, fAssoc, fTime, fHier, fUnion = id(1, 1), id(1, 2), id(1, 3), id(1, 4), id(1, 5), id(1, 6), id(1, 7), id(1, 8), id(1, 9), id(1, 10), id(1, 11), id(1, 12), id(1, 13), id(1, 14), id(1, 15), id(1, 16), id(1, 17)
 	// classes
-	cAnsat, cLaerer, cPaed, cDir, cPrim, cNon, cAfd, cNiv, cLinje, cTid, cEmail, cDar = id(2, 1), id(2, 2), id(2, 3), id(2, 4), id(2, 5), id(2, 6), id(2, 7), id(2, 8), id(2, 9), id(2, 10), id(2, 11), id(2, 12)
-	cPublic, cLeder, cLvl2, cResp1, cResp2, cBarsel, cKle, cAsp1, cAsp2, cMedlem, cMetal, cPedel  = id(2, 13), id(2, 14), id(2, 15), id(2, 16), id(2, 17), id(2, 18), id(2, 19), id(2, 20), id(2, 21), id(2, 22), id(2, 23), id(2, 24)
+	cAnsat, cLaerer, cPaed, cDir, cPrim, cNon, cAfd, cNiv, cLinje, cTid, cEmail, cDar            = id(2, 1), id(2, 2), id(2, 3), id(2, 4), id(2, 5), id(2, 6), id(2, 7), id(2, 8), id(2, 9), id(2, 10), id(2, 11), id(2, 12)
+	cPublic, cLeder, cLvl2, cResp1, cResp2, cBarsel, cKle, cAsp1, cAsp2, cMedlem, cMetal, cPedel = id(2, 13), id(2, 14), id(2, 15), id(2, 16), id(2, 17), id(2, 18), id(2, 19), id(2, 20), id(2, 21), id(2, 22), id(2, 23), id(2, 24)
 	// the rest
 	u1, u2, u3, u4, u5         = id(3, 1), id(3, 2), id(3, 3), id(3, 4), id(3, 5)
 	p1, p2, p3                 = id(4, 1), id(4, 2), id(4, 3)
@@ -175,16 +175,16 @@ var (
 		"primærtype_uuid", "primærtype_titel", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "primær_boolean", "udvidelse_1", "udvidelse_10", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
 	vTilknytninger = view{tTilknytninger, []string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "tilknytningstype_uuid", "tilknytningstype_titel", "stillingsbetegnelse_uuid",
 		"stillingsbetegnelse_titel", "it_forbindelse_uuid", "primær_boolean", "faglig_organisation", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vOrlover    = view{tOrlover, []string{"uuid", "bvn", "bruger_uuid", "orlovstype_uuid", "orlovstype_titel", "engagement_uuid", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vITForb     = view{tITForbindelse, []string{"uuid", "it_system_uuid", "bruger_uuid", "enhed_uuid", "brugernavn", "eksternt_id", "primær_boolean", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vITForbEng  = view{tITForbEngage, []string{"it_forbindelse_uuid", "engagement_uuid", "startdato", "slutdato"}, []string{"it_forbindelse_uuid", "engagement_uuid", "startdato"}}
-	vLedere     = view{tLedere, []string{"uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid", "ledertype_titel", "niveautype_uuid", "niveautype_titel", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vLederAnsv  = view{tLederAnsvar, []string{"leder_uuid", "lederansvar_uuid", "lederansvar_titel", "startdato", "slutdato"}, []string{"leder_uuid", "lederansvar_uuid", "startdato"}}
-	vKLE        = view{tKLE, []string{"uuid", "enhed_uuid", "kle_aspekt_uuid", "kle_aspekt_titel", "kle_nummer_uuid", "kle_nummer_titel", "startdato", "slutdato"}, []string{"uuid", "kle_aspekt_uuid", "startdato"}}
-	vRelated    = view{tSammenkobling, []string{"uuid", "enhed1_uuid", "enhed2_uuid", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vAdresser   = view{tAdresser, []string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "engagement_uuid", "ituser_uuid", "værdi", "dar_uuid", "adressetype_uuid", "adressetype_bvn", "adressetype_scope", "adressetype_titel", "synlighed_uuid", "synlighed_scope", "synlighed_titel", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
-	vDAR        = view{tDARAdresser, []string{"uuid"}, []string{"uuid"}}
-	allViews    = []view{vFacetter, vKlasser, vITSys, vBrugere, vEnheder, vEngagementer, vTilknytninger, vOrlover, vITForb, vITForbEng, vLedere, vLederAnsv, vKLE, vRelated, vAdresser, vDAR}
+	vOrlover   = view{tOrlover, []string{"uuid", "bvn", "bruger_uuid", "orlovstype_uuid", "orlovstype_titel", "engagement_uuid", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
+	vITForb    = view{tITForbindelse, []string{"uuid", "it_system_uuid", "bruger_uuid", "enhed_uuid", "brugernavn", "eksternt_id", "primær_boolean", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
+	vITForbEng = view{tITForbEngage, []string{"it_forbindelse_uuid", "engagement_uuid", "startdato", "slutdato"}, []string{"it_forbindelse_uuid", "engagement_uuid", "startdato"}}
+	vLedere    = view{tLedere, []string{"uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid", "ledertype_titel", "niveautype_uuid", "niveautype_titel", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
+	vLederAnsv = view{tLederAnsvar, []string{"leder_uuid", "lederansvar_uuid", "lederansvar_titel", "startdato", "slutdato"}, []string{"leder_uuid", "lederansvar_uuid", "startdato"}}
+	vKLE       = view{tKLE, []string{"uuid", "enhed_uuid", "kle_aspekt_uuid", "kle_aspekt_titel", "kle_nummer_uuid", "kle_nummer_titel", "startdato", "slutdato"}, []string{"uuid", "kle_aspekt_uuid", "startdato"}}
+	vRelated   = view{tSammenkobling, []string{"uuid", "enhed1_uuid", "enhed2_uuid", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
+	vAdresser  = view{tAdresser, []string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "engagement_uuid", "ituser_uuid", "værdi", "dar_uuid", "adressetype_uuid", "adressetype_bvn", "adressetype_scope", "adressetype_titel", "synlighed_uuid", "synlighed_scope", "synlighed_titel", "startdato", "slutdato"}, []string{"uuid", "startdato"}}
+	vDAR       = view{tDARAdresser, []string{"uuid"}, []string{"uuid"}}
+	allViews   = []view{vFacetter, vKlasser, vITSys, vBrugere, vEnheder, vEngagementer, vTilknytninger, vOrlover, vITForb, vITForbEng, vLedere, vLederAnsv, vKLE, vRelated, vAdresser, vDAR}
 )
 
 // expected holds the rows of each view.

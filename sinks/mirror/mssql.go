@@ -122,18 +122,23 @@ func (d *mssql) ClearStaging(t *Table) string { return "TRUNCATE TABLE " + d.Sta
 
 // Load bulk-copies rows into the staging table inside the transaction.
 func (d *mssql) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
-	stmt, err := s.tx.PrepareContext(ctx, mssqldb.CopyIn("#mocdc_stg_"+t.Name, mssqldb.BulkOptions{KeepNulls: true}, t.ColumnNames()...))
+	return d.copyInto(ctx, s, "#mocdc_stg_"+t.Name, t, rows)
+}
+
+// copyInto bulk-copies rows (t's columns) into the table named table.
+func (d *mssql) copyInto(ctx context.Context, s *session, table string, t *Table, rows [][]any) error {
+	stmt, err := s.tx.PrepareContext(ctx, mssqldb.CopyIn(table, mssqldb.BulkOptions{KeepNulls: true}, t.ColumnNames()...))
 	if err != nil {
-		return fmt.Errorf("bulk copy into staging of %s: %w", t.Name, err)
+		return fmt.Errorf("bulk copy into %s: %w", table, err)
 	}
 	defer stmt.Close()
 	for _, r := range rows {
 		if _, err := stmt.ExecContext(ctx, r...); err != nil {
-			return fmt.Errorf("bulk copy into staging of %s: %w", t.Name, err)
+			return fmt.Errorf("bulk copy into %s: %w", table, err)
 		}
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
-		return fmt.Errorf("bulk copy into staging of %s: %w", t.Name, err)
+		return fmt.Errorf("bulk copy into %s: %w", table, err)
 	}
 	return nil
 }

@@ -130,6 +130,11 @@ func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) er
 	if d.insertOnly {
 		return insertRows(ctx, s, d, "mocdc_stg_"+t.Name, t.ColumnNames(), rows, 1000)
 	}
+	return d.loadInto(ctx, s, d.Staging(t), t, rows)
+}
+
+// loadInto streams rows (t's columns) into the quoted table with LOAD DATA.
+func (d *mysql) loadInto(ctx context.Context, s *session, table string, t *Table, rows [][]any) error {
 	var buf bytes.Buffer
 	for _, r := range rows {
 		for i, v := range r {
@@ -143,16 +148,16 @@ func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) er
 	name := "mocdc_" + strconv.FormatUint(readerSeq.Add(1), 10)
 	gomysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(buf.Bytes()) })
 	defer gomysql.DeregisterReaderHandler(name)
-	if _, err := s.exec(ctx, d.loadSQL(name, t)); err != nil {
-		return fmt.Errorf("LOAD DATA into staging of %s: %w", t.Name, err)
+	if _, err := s.exec(ctx, d.loadSQL(name, table, t)); err != nil {
+		return fmt.Errorf("LOAD DATA into %s: %w", table, err)
 	}
 	return nil
 }
 
-// loadSQL loads the reader registered as name into t's staging table.
-func (d *mysql) loadSQL(name string, t *Table) string {
+// loadSQL loads the reader registered as name into the quoted table.
+func (d *mysql) loadSQL(name, table string, t *Table) string {
 	return fmt.Sprintf(`LOAD DATA LOCAL INFILE 'Reader::%s' INTO TABLE %s CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (%s)`,
-		name, d.Staging(t), list(d, "", t.ColumnNames()))
+		name, table, list(d, "", t.ColumnNames()))
 }
 
 func writeTSV(buf *bytes.Buffer, v any) {

@@ -116,17 +116,22 @@ func (d *postgres) CreateStaging(t *Table) string {
 
 func (*postgres) ClearStaging(*Table) string { return "" }
 
-// Load runs COPY FROM STDIN on the session's connection, inside its
-// transaction.
+// Load runs COPY FROM STDIN into the staging table, on the session's
+// connection, inside its transaction.
 func (d *postgres) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
+	return d.copyInto(ctx, s, "mocdc_stg_"+t.Name, t, rows)
+}
+
+// copyInto copies rows (t's columns) into the table named table.
+func (d *postgres) copyInto(ctx context.Context, s *session, table string, t *Table, rows [][]any) error {
 	return s.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("postgres: driver connection is %T, want pgx", dc)
 		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"mocdc_stg_" + t.Name}, t.ColumnNames(), pgx.CopyFromRows(rows))
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, t.ColumnNames(), pgx.CopyFromRows(rows))
 		if err != nil {
-			return fmt.Errorf("COPY into staging of %s: %w", t.Name, err)
+			return fmt.Errorf("COPY into %s: %w", table, err)
 		}
 		return nil
 	})

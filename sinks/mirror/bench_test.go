@@ -1,0 +1,208 @@
+package mirror
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/runner"
+)
+
+// BenchmarkApply measures the mirror's apply rate — an initial load of
+// persons, units and engagements, in batches as the runner cuts them —
+// beside the database's raw bulk-load rate (COPY / LOAD DATA) of the same
+// rows into the same table definitions, in the same run.
+//
+//	source .mocdc/env; go test ./sinks/mirror -run '^$' -bench Apply -benchtime 1x
+//
+// Reported per dialect: mirror_rows/s (export rows written per second of
+// Apply, the state tables and offsets included in the time), raw_rows/s
+// (bulk load of those export rows alone) and ratio (mirror / raw; the
+// design target is ≥ 0.5).
+func BenchmarkApply(b *testing.B) {
+	for _, dialect := range dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchOnce(b, dialect)
+			}
+		})
+	}
+}
+
+const (
+	benchPersons = 20000
+	benchBatch   = 5000
+)
+
+func benchRecords(topics event.Topics) []runner.Record {
+	var recs []runner.Record
+	offsets := map[string]int64{}
+	add := func(o *mo.Object) {
+		topic := topics.Object(o.Type)
+		recs = append(recs, runner.Record{Topic: topic, Partition: 0, Offset: offsets[topic], Key: []byte(o.UUID), Value: envelope(event.Snapshot, o)})
+		offsets[topic]++
+	}
+	for _, c := range classDefs {
+		add(classObj(c))
+	}
+	units := []string{}
+	for i := 0; i < 100; i++ {
+		u := id(30, i)
+		f := map[string]any{"user_key": fmt.Sprint(i), "name": fmt.Sprintf("Enhed %d Øst", i), "unit_type": cAfd}
+		if i > 0 {
+			f["parent"] = id(30, (i-1)/4)
+		}
+		add(obj(mo.OrgUnit, u, ver("2010-01-01", "", f)))
+		units = append(units, u)
+	}
+	for i := 0; i < benchPersons; i++ {
+		p := id(40, i)
+		add(obj(mo.Person, p, ver("1980-01-01", "", map[string]any{"user_key": fmt.Sprint(i), "given_name": "Åse", "surname": fmt.Sprintf("Ærø %d", i), "cpr_number": "0101801234"})))
+		add(engagementObj(id(50, i), p, units[i%len(units)], cLaerer, cPrim, "2015-01-01", "", map[string]any{"fraction": int64(37)}))
+	}
+	return recs
+}
+
+func benchOnce(b *testing.B, dialect string) {
+	ctx := context.Background()
+	topics := event.Topics{Prefix: "bench"}
+	recs := benchRecords(topics)
+
+	// The mirror.
+	cfg := newTarget(b, dialect, Actual)
+	db, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	m, err := New(db, cfg, topics, WithClock(fixedClock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close(ctx)
+	if err := m.Prepare(ctx, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < len(recs); i += benchBatch {
+		batch := runner.NewBatch(recs[i:min(i+benchBatch, len(recs))])
+		if err := m.Apply(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mirrorTime := time.Since(start)
+	b.StopTimer()
+	d := m.d
+	tables := []string{tBrugere, tEngagementer, tEnheder, tKlasser}
+	rows := map[string][][]any{}
+	total := 0
+	for _, name := range tables {
+		rows[name] = readRows(b, db, d, m.sc.table(name))
+		total += len(rows[name])
+	}
+
+	// Raw bulk load of the same rows into fresh tables of the same shape.
+	rawCfg := newTarget(b, dialect, Actual)
+	rawDB, err := Open(rawCfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rawDB.Close()
+	sc := newSchema(Actual)
+	for _, name := range tables {
+		for _, q := range d.CreateTable(sc.table(name)) {
+			if _, err := rawDB.Exec(q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	conn, err := rawDB.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	start = time.Now()
+	for _, name := range tables {
+		if err := rawLoad(ctx, conn, d, sc.table(name), rows[name]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rawTime := time.Since(start)
+
+	mirrorRate := float64(total) / mirrorTime.Seconds()
+	rawRate := float64(total) / rawTime.Seconds()
+	b.ReportMetric(mirrorRate, "mirror_rows/s")
+	b.ReportMetric(rawRate, "raw_rows/s")
+	b.ReportMetric(mirrorRate/rawRate, "ratio")
+	b.ReportMetric(float64(len(recs))/mirrorTime.Seconds(), "events/s")
+	b.Logf("%s: %d events → %d export rows: mirror %s (%.0f rows/s), raw bulk load %s (%.0f rows/s), ratio %.2f",
+		dialect, len(recs), total, mirrorTime.Round(time.Millisecond), mirrorRate, rawTime.Round(time.Millisecond), rawRate, mirrorRate/rawRate)
+}
+
+// rawLoad bulk-loads rows straight into the table, the database's fastest
+// path: COPY for PostgreSQL, LOAD DATA LOCAL for MySQL, bulk copy for SQL
+// Server — in one transaction.
+func rawLoad(ctx context.Context, conn *sql.Conn, d Dialect, t *Table, rows [][]any) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	s := &session{conn: conn, tx: tx}
+	direct := &Table{Name: t.Name, Columns: t.Columns}
+	switch dd := d.(type) {
+	case *postgres:
+		err = dd.copyInto(ctx, s, t.Name, direct, rows)
+	case *mysql:
+		err = dd.loadInto(ctx, s, d.Quote(t.Name), direct, rows)
+	case *mssql:
+		err = dd.copyInto(ctx, s, t.Name, direct, rows)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func readRows(b *testing.B, db *sql.DB, d Dialect, t *Table) [][]any {
+	rs, err := db.Query(fmt.Sprintf("SELECT %s FROM %s", list(d, "", t.ColumnNames()), d.Quote(t.Name)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rs.Close()
+	var out [][]any
+	for rs.Next() {
+		vals := make([]any, len(t.Columns))
+		ptrs := make([]any, len(t.Columns))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			b.Fatal(err)
+		}
+		for i, v := range vals {
+			switch x := v.(type) {
+			case []byte:
+				vals[i] = string(x)
+			case int32:
+				vals[i] = int64(x)
+			}
+			if t.Columns[i].Kind == Bool {
+				switch x := vals[i].(type) {
+				case int64:
+					vals[i] = x != 0
+				case string:
+					vals[i] = x == "1" || strings.EqualFold(x, "true")
+				}
+			}
+		}
+		out = append(out, vals)
+	}
+	return out
+}
