@@ -34,6 +34,7 @@ test: services
 # changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.
 run: services
 	go build -o $(MOCDC_DATA)/bin/mocdc ./cmd/mocdc
+	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC_DATA)/bin/mocdc ledger keygen --out $(MOCDC_DATA)/ledger
 	. "$(ENV_FILE)" && $(MOCDC_DATA)/bin/mocdc run --config deploy/local/mocdc.yaml
 
 bench: services

@@ -30,6 +30,9 @@ func runCapture(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.requireStore(); err != nil {
+		return err
+	}
 	reg := newRegistry()
 	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
 	c, closeFn, err := newCapture(ctx, log, cfg, reg)

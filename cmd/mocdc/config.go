@@ -100,6 +100,7 @@ func LoadConfig(path string) (*Config, error) {
 		c.Store.DSN = strings.TrimSpace(string(b))
 	}
 	c.Capture.Defaults()
+	c.Ledger.Defaults()
 	if c.Kafka.TopicPrefix == "" {
 		c.Kafka.TopicPrefix = "mo"
 	}
@@ -112,17 +113,26 @@ func LoadConfig(path string) (*Config, error) {
 // Validate names every wrong value.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Store.DSN == "" {
-		errs = append(errs, errors.New("store.dsn is empty: set it (e.g. ${MOCDC_MO_DSN}) or store.dsn_file"))
-	}
 	if len(c.Kafka.Brokers) == 0 {
 		errs = append(errs, errors.New("kafka.brokers is empty: list at least one host:port"))
 	}
 	if err := c.Capture.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Ledger.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Demo.Enabled && c.Demo.Persons < 1 {
 		errs = append(errs, errors.New("demo.persons must be at least 1 when demo.enabled"))
 	}
 	return errors.Join(errs...)
+}
+
+// requireStore is for the commands that read the MO store (capture, run):
+// the ledger and mirror tools do without it.
+func (c *Config) requireStore() error {
+	if c.Store.DSN == "" {
+		return errors.New("store.dsn is empty: set it (e.g. ${MOCDC_MO_DSN}) or store.dsn_file")
+	}
+	return nil
 }

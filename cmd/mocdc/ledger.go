@@ -13,49 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 )
-
-// loadLedgerConfig loads path and applies the ledger section's defaults
-// and checks.
-func loadLedgerConfig(path string) (*Config, error) {
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Ledger.Defaults()
-	if err := cfg.Ledger.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s:\n%w", path, err)
-	}
-	return cfg, nil
-}
-
-// ledgerKafkaOpts are kafkaOpts with franz-go's own logging at warn and
-// above: the builder's transactions would otherwise log three info lines
-// per batch.
-func ledgerKafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
-	quiet := slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "kafka")
-	return append(kafkaOpts(cfg, log), kgo.WithLogger(kslog.New(quiet)))
-}
-
-// minLevel drops records below min.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(a), h.min}
-}
-func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }
 
 // newLedgerBuilder builds the audit ledger builder that cfg describes,
 // registering its metrics on reg. `mocdc sink ledger` runs it; `mocdc run`
@@ -72,7 +34,7 @@ func newLedgerBuilder(cfg *Config, log *slog.Logger, reg prometheus.Registerer) 
 		log.Warn("ledger private key file is readable by others: chmod 600 it", slog.String("file", cfg.Ledger.PrivateKeyFile))
 	}
 	return ledger.NewBuilder(cfg.Ledger, ledger.Deps{
-		KafkaOpts: ledgerKafkaOpts(cfg, log),
+		KafkaOpts: kafkaOpts(cfg, log),
 		Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
 		Key:       key,
 		Logger:    log.With("component", "ledger"),
@@ -87,7 +49,7 @@ func runLedgerSink(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadLedgerConfig(*path)
+	cfg, err := LoadConfig(*path)
 	if err != nil {
 		return err
 	}
@@ -172,7 +134,7 @@ func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadLedgerConfig(*path)
+	cfg, err := LoadConfig(*path)
 	if err != nil {
 		return err
 	}
@@ -181,7 +143,7 @@ func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, 
 		return err
 	}
 	topic := ledgerTopic(cfg, *topicFlag)
-	rep, err := ledger.Verify(ctx, ledgerKafkaOpts(cfg, log), topic, pub, ledger.VerifyOptions{
+	rep, err := ledger.Verify(ctx, kafkaOpts(cfg, log), topic, pub, ledger.VerifyOptions{
 		ProgressEvery: *every,
 		Progress: func(p ledger.Progress) {
 			fmt.Fprintf(stderr, "verify: %d records (%.0f records/s), offset %d of %d\n", p.Records, p.Rate, p.Offset, p.End)
@@ -268,11 +230,11 @@ func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	cfg, err := loadLedgerConfig(*path)
+	cfg, err := LoadConfig(*path)
 	if err != nil {
 		return err
 	}
-	recs, err := ledger.Query(ctx, ledgerKafkaOpts(cfg, log), ledgerTopic(cfg, *topicFlag), f)
+	recs, err := ledger.Query(ctx, kafkaOpts(cfg, log), ledgerTopic(cfg, *topicFlag), f)
 	if err != nil {
 		return err
 	}

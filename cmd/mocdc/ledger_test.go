@@ -127,7 +127,7 @@ func newDocLedger(t *testing.T) *docLedger {
 		t.Fatal(err)
 	}
 
-	cfg, err := loadLedgerConfig(d.config)
+	cfg, err := LoadConfig(d.config)
 	if err != nil {
 		t.Fatal(err)
 	}

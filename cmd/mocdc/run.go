@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// runAll runs capture and, when configured, the demo load in one process.
+// runAll runs capture, the ledger builder when ledger.private_key_file is
+// set, and the demo load when enabled, in one process.
 func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	path := fs.String("config", "mocdc.yaml", "configuration file")
@@ -18,6 +19,9 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	cfg, err := LoadConfig(*path)
 	if err != nil {
+		return err
+	}
+	if err := cfg.requireStore(); err != nil {
 		return err
 	}
 	reg := newRegistry()
@@ -35,6 +39,13 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer closeFn()
 	g.Go(func() error { return c.Run(ctx) })
+	if cfg.Ledger.PrivateKeyFile != "" {
+		b, err := newLedgerBuilder(cfg, log, reg)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return b.Run(ctx) })
+	}
 	go progress(ctx, log, reg, 5*time.Second)
 	return g.Wait()
 }

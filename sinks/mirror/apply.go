@@ -379,7 +379,7 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 			return err
 		}
 	}
-	if err := m.d.Load(ctx, s, keysTable, keys); err != nil {
+	if err := m.load(ctx, s, keysTable, keys); err != nil {
 		return err
 	}
 	for _, w := range writes {
@@ -389,7 +389,7 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 			}
 		}
 		if len(w.rows) > 0 {
-			if err := m.d.Load(ctx, s, w.t, w.rows); err != nil {
+			if err := m.load(ctx, s, w.t, w.rows); err != nil {
 				return err
 			}
 		}
@@ -407,4 +407,11 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		written[w.t.Name] += len(w.rows)
 	}
 	return nil
+}
+
+func (m *Mirror) load(ctx context.Context, s *session, t *Table, rows [][]any) error {
+	if traceSQL != nil {
+		defer func(start time.Time) { traceSQL("LOAD "+t.Name, time.Since(start)) }(time.Now())
+	}
+	return m.d.Load(ctx, s, t, rows)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +90,18 @@ func benchOnce(b *testing.B, dialect string) {
 	if err := m.Prepare(ctx, false); err != nil {
 		b.Fatal(err)
 	}
+	var traceMu sync.Mutex
+	trace := map[string]time.Duration{}
+	traceSQL = func(q string, d time.Duration) {
+		traceMu.Lock()
+		defer traceMu.Unlock()
+		key := q
+		if len(key) > 90 {
+			key = key[:90]
+		}
+		trace[key] += d
+	}
+	defer func() { traceSQL = nil }()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < len(recs); i += benchBatch {
@@ -98,6 +112,19 @@ func benchOnce(b *testing.B, dialect string) {
 	}
 	mirrorTime := time.Since(start)
 	b.StopTimer()
+	traceSQL = nil
+	type kv struct {
+		q string
+		d time.Duration
+	}
+	var top []kv
+	for q, d := range trace {
+		top = append(top, kv{q, d})
+	}
+	sort.Slice(top, func(i, j int) bool { return top[i].d > top[j].d })
+	for i := 0; i < len(top) && i < 15; i++ {
+		b.Logf("%8s  %s", top[i].d.Round(time.Millisecond), top[i].q)
+	}
 	d := m.d
 	tables := []string{tBrugere, tEngagementer, tEnheder, tKlasser}
 	rows := map[string][][]any{}

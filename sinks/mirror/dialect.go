@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Dialect is what differs between the target databases; everything else
@@ -87,7 +88,13 @@ type session struct {
 	tx   *sql.Tx
 }
 
+// traceSQL, when set (benchmarks), receives every statement's duration.
+var traceSQL func(q string, d time.Duration)
+
 func (s *session) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if traceSQL != nil {
+		defer func(start time.Time) { traceSQL(q, time.Since(start)) }(time.Now())
+	}
 	res, err := s.tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n\tin: %s", err, abbreviate(q))
