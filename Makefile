@@ -37,8 +37,11 @@ run: services
 	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC_DATA)/bin/mocdc ledger keygen --out $(MOCDC_DATA)/ledger
 	. "$(ENV_FILE)" && $(MOCDC_DATA)/bin/mocdc run --config deploy/local/mocdc.yaml
 
+# Throughput figures; see bench/results.md for what each means and the
+# scenario commands (go run ./bench capture|bigtxn) behind the headline ones.
 bench: services
-	. "$(ENV_FILE)" && go test -run '^$$' -bench . ./...
+	. "$(ENV_FILE)" && go run ./bench capture -persons 3000 -changes 8000
+	. "$(ENV_FILE)" && go test -run '^$$' -bench . -benchtime 1x ./capture/... ./sinks/...
 
 build:
 	go build ./...

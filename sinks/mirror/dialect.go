@@ -38,11 +38,12 @@ type Dialect interface {
 	Canonical(dataType string, length sql.NullInt64, columnType string) string
 
 	// Staging: a session-private table per mirrored table, with the same
-	// columns and no keys. CreateStaging is idempotent and runs once per
-	// session; ClearStaging (empty when not needed) runs before a load
-	// inside the transaction.
+	// columns and a non-unique index on the key (so that joins with the
+	// target never scan it once per row, whatever the planner guesses).
+	// CreateStaging is idempotent and runs once per session; ClearStaging
+	// (empty when not needed) runs before a load inside the transaction.
 	Staging(t *Table) string
-	CreateStaging(t *Table) string
+	CreateStaging(t *Table) []string
 	ClearStaging(t *Table) string
 	// Load bulk-loads rows (values in t.Columns order: string, int64,
 	// bool, string timestamps or nil) into t's staging table, inside the

@@ -35,7 +35,7 @@ func statementsOf(d Dialect, mode Mode) string {
 		add("create "+t.Name, d.CreateTable(t)...)
 	}
 	add("rebuild drops (one per table)", d.DropTable(sc.table(tEnheder)))
-	add("session staging: owner keys", d.CreateStaging(keysTable), d.ClearStaging(keysTable))
+	add("session staging: owner keys", append(d.CreateStaging(keysTable), d.ClearStaging(keysTable))...)
 	if my, ok := d.(*mysql); ok {
 		add("mysql bulk load (staging)", my.loadSQL("mocdc_1", d.Staging(keysTable), keysTable))
 	}
@@ -43,7 +43,7 @@ func statementsOf(d Dialect, mode Mode) string {
 		if t.Direct {
 			continue
 		}
-		add("staging "+t.Name, d.CreateStaging(t), d.ClearStaging(t))
+		add("staging "+t.Name, append(d.CreateStaging(t), d.ClearStaging(t))...)
 		add("delete vanished rows of "+t.Name, d.DeleteVanished(t))
 		add("upsert "+t.Name, d.Upsert(t)...)
 	}

@@ -154,9 +154,11 @@ func (m *Mirror) begin(ctx context.Context) (*session, error) {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
 		for _, t := range append(m.staged(), keysTable) {
-			if _, err := conn.ExecContext(ctx, m.d.CreateStaging(t)); err != nil {
-				conn.Close()
-				return nil, fmt.Errorf("create staging for %s: %w", t.Name, err)
+			for _, q := range m.d.CreateStaging(t) {
+				if _, err := conn.ExecContext(ctx, q); err != nil {
+					conn.Close()
+					return nil, fmt.Errorf("create staging for %s: %w", t.Name, err)
+				}
 			}
 		}
 		m.conn = conn

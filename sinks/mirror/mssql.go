@@ -113,9 +113,10 @@ func (*mssql) Canonical(dataType string, length sql.NullInt64, _ string) string 
 
 func (d *mssql) Staging(t *Table) string { return d.Quote("#mocdc_stg_" + t.Name) }
 
-func (d *mssql) CreateStaging(t *Table) string {
-	return fmt.Sprintf("IF OBJECT_ID(N'tempdb..#mocdc_stg_%s') IS NULL CREATE TABLE %s (%s)",
-		t.Name, d.Staging(t), strings.Join(d.columnDefs(t, false), ", "))
+func (d *mssql) CreateStaging(t *Table) []string {
+	defs := append(d.columnDefs(t, false), fmt.Sprintf("INDEX %s NONCLUSTERED (%s)", d.Quote("mocdc_key"), list(d, "", t.Key)))
+	return []string{fmt.Sprintf("IF OBJECT_ID(N'tempdb..#mocdc_stg_%s') IS NULL CREATE TABLE %s (%s)",
+		t.Name, d.Staging(t), strings.Join(defs, ", "))}
 }
 
 func (d *mssql) ClearStaging(t *Table) string { return "TRUNCATE TABLE " + d.Staging(t) }

@@ -115,8 +115,9 @@ func (*mysql) Canonical(dataType string, length sql.NullInt64, columnType string
 
 func (d *mysql) Staging(t *Table) string { return d.Quote("mocdc_stg_" + t.Name) }
 
-func (d *mysql) CreateStaging(t *Table) string {
-	return fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) %s", d.Staging(t), strings.Join(d.columnDefs(t, false), ", "), mysqlCharset)
+func (d *mysql) CreateStaging(t *Table) []string {
+	defs := append(d.columnDefs(t, false), fmt.Sprintf("KEY %s (%s)", d.Quote("mocdc_key"), list(d, "", t.Key)))
+	return []string{fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) %s", d.Staging(t), strings.Join(defs, ", "), mysqlCharset)}
 }
 
 // ClearStaging deletes rather than truncates: TRUNCATE would commit.

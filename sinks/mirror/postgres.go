@@ -107,11 +107,13 @@ func (*postgres) Canonical(dataType string, length sql.NullInt64, _ string) stri
 
 func (d *postgres) Staging(t *Table) string { return d.Quote("mocdc_stg_" + t.Name) }
 
-func (d *postgres) CreateStaging(t *Table) string {
+func (d *postgres) CreateStaging(t *Table) []string {
 	// ON COMMIT DELETE ROWS empties it at every commit; a rollback
 	// empties it too. Each table is staged at most once per transaction.
-	return fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) ON COMMIT DELETE ROWS",
-		d.Staging(t), strings.Join(d.columnDefs(t, false), ", "))
+	return []string{
+		fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) ON COMMIT DELETE ROWS", d.Staging(t), strings.Join(d.columnDefs(t, false), ", ")),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", d.Quote("mocdc_stg_"+t.Name+"_key"), d.Staging(t), list(d, "", t.Key)),
+	}
 }
 
 func (*postgres) ClearStaging(*Table) string { return "" }

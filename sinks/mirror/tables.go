@@ -240,7 +240,8 @@ func newSchema(mode Mode) *schema {
 
 // keysTable is the staging table of owner keys: which owners a
 // transaction rewrites, per table.
-var keysTable = &Table{Name: "keys", Columns: []Column{notNull(strN("tbl", 64)), notNull(strN("k1", 64)), notNull(strN("k2", 64))}}
+var keysTable = &Table{Name: "keys", Columns: []Column{notNull(strN("tbl", 64)), notNull(strN("k1", 64)), notNull(strN("k2", 64))},
+	Key: []string{"tbl", "k1", "k2"}}
 
 func itoa(i int) string {
 	if i < 10 {
