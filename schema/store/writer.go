@@ -106,24 +106,14 @@ func (w *Writer) Update(ctx context.Context, c *lora.Class, uuid string, m Meta,
 	if c == nil {
 		return invalid("nil class")
 	}
-	lc := m.Lifecycle
-	if lc == "" {
-		lc = lora.Rettet
-	}
-	if lc != lora.Rettet && lc != lora.Passiveret && lc != lora.Importeret {
-		return fmt.Errorf("update %s %s: %w: lifecycle %s (want Rettet, Passiveret or Importeret)", c.Name, uuid, ErrInvalid, lc)
-	}
-	err := checkUUID("uuid", uuid)
-	if err == nil {
-		err = checkMeta(m)
-	}
+	lc, err := checkUpdate(uuid, m)
 	if err == nil {
 		err = validate(c, s)
 	}
 	if err != nil {
 		return fmt.Errorf("update %s %s: %w", c.Name, uuid, err)
 	}
-	return w.change(ctx, c, uuid, m, lc, &s)
+	return w.change(ctx, c, uuid, m, lc, &s, nil)
 }
 
 // Delete writes a registration with lifecycle Slettet and no rows, closing
@@ -143,7 +133,23 @@ func (w *Writer) Delete(ctx context.Context, c *lora.Class, uuid string, m Meta)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", c.Name, uuid, err)
 	}
-	return w.change(ctx, c, uuid, m, lora.Slettet, nil)
+	return w.change(ctx, c, uuid, m, lora.Slettet, nil, nil)
+}
+
+// checkUpdate checks an update's input and returns its lifecycle (Rettet
+// unless m says Passiveret or Importeret).
+func checkUpdate(uuid string, m Meta) (lora.Lifecycle, error) {
+	lc := m.Lifecycle
+	if lc == "" {
+		lc = lora.Rettet
+	}
+	if lc != lora.Rettet && lc != lora.Passiveret && lc != lora.Importeret {
+		return "", fmt.Errorf("%w: lifecycle %s (want Rettet, Passiveret or Importeret)", ErrInvalid, lc)
+	}
+	if err := checkUUID("uuid", uuid); err != nil {
+		return "", err
+	}
+	return lc, checkMeta(m)
 }
 
 // open is the registration a change closes.
@@ -154,9 +160,25 @@ type open struct {
 	next      int64              // id of the new registration
 }
 
-func (w *Writer) change(ctx context.Context, c *lora.Class, uuid string, m Meta, lc lora.Lifecycle, s *State) error {
+// Modify is Update with the new state computed from the current one in
+// the same transaction, under the lock on the open registration: fn gets
+// the current state and returns the new one. It is what OS2mo's edit does
+// (read, change, write as one procedure call), and it cannot lose a
+// concurrent change. Errors as for Update, plus whatever fn returns.
+func (w *Writer) Modify(ctx context.Context, c *lora.Class, uuid string, m Meta, fn func(State) (State, error)) error {
+	if c == nil {
+		return invalid("nil class")
+	}
+	lc, err := checkUpdate(uuid, m)
+	if err != nil {
+		return fmt.Errorf("update %s %s: %w", c.Name, uuid, err)
+	}
+	return w.change(ctx, c, uuid, m, lc, nil, fn)
+}
+
+func (w *Writer) change(ctx context.Context, c *lora.Class, uuid string, m Meta, lc lora.Lifecycle, s *State, fn func(State) (State, error)) error {
 	op := "update"
-	if s == nil {
+	if s == nil && fn == nil {
 		op = "delete"
 	}
 	return w.inTx(ctx, c, uuid, op, func(tx pgx.Tx) error {
@@ -175,10 +197,20 @@ func (w *Writer) change(ctx context.Context, c *lora.Class, uuid string, m Meta,
 		b.Queue(fmt.Sprintf("UPDATE %s SET registrering.timeperiod = tstzrange(lower((registrering).timeperiod), $2, '[)') WHERE id = $1",
 			qual(c.RegistreringTable())), o.id, o.now)
 		queue(b, registrationInsert(c, o.next, uuid, o.now, m, lc))
-		if s != nil {
+		if s != nil || fn != nil {
 			old, err := readState(ctx, tx, c, o.id)
 			if err != nil {
 				return err
+			}
+			if fn != nil {
+				next, err := fn(old)
+				if err != nil {
+					return err
+				}
+				if err := validate(c, next); err != nil {
+					return err
+				}
+				s = &next
 			}
 			if sameState(c, *s, old) {
 				return ErrNoChange

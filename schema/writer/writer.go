@@ -15,8 +15,9 @@ import (
 // per call, each writing one registration. *store.Writer implements it.
 type Store interface {
 	Create(ctx context.Context, c *lora.Class, uuid string, m store.Meta, s lora.State) error
-	Current(ctx context.Context, c *lora.Class, uuid string) (lora.State, store.Meta, error)
-	Update(ctx context.Context, c *lora.Class, uuid string, m store.Meta, s lora.State) error
+	// Modify computes the new state from the current one in the same
+	// transaction (read, change, write), like OS2mo's edit.
+	Modify(ctx context.Context, c *lora.Class, uuid string, m store.Meta, fn func(lora.State) (lora.State, error)) error
 	Delete(ctx context.Context, c *lora.Class, uuid string, m store.Meta) error
 }
 
@@ -110,22 +111,16 @@ func (w *Writer) Update(ctx context.Context, typ mo.Type, uuid string, v mo.Vali
 	if err != nil {
 		return err
 	}
-	cur, _, err := w.store.Current(ctx, c, uuid)
-	if err != nil {
-		return err
-	}
-	cx, err := w.context(ctx, spec, f, &cur)
-	if err != nil {
-		return err
-	}
-	s, err := Apply(spec, cur, v.Period(), f, cx)
-	if err != nil {
-		return err
-	}
 	if m.Note == "" {
 		m.Note = "Rediger " + string(typ)
 	}
-	return w.store.Update(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, s)
+	return w.store.Modify(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, func(cur lora.State) (lora.State, error) {
+		cx, err := w.context(ctx, spec, f, &cur)
+		if err != nil {
+			return lora.State{}, err
+		}
+		return Apply(spec, cur, v.Period(), f, cx)
+	})
 }
 
 // Terminate ends an object after lastDay.
@@ -134,14 +129,12 @@ func (w *Writer) Terminate(ctx context.Context, typ mo.Type, uuid string, lastDa
 	if err != nil {
 		return err
 	}
-	cur, _, err := w.store.Current(ctx, c, uuid)
-	if err != nil {
-		return err
-	}
 	if m.Note == "" {
 		m.Note = NoteTerminate
 	}
-	return w.store.Update(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, Terminate(c, cur, lastDay))
+	return w.store.Modify(ctx, c, uuid, store.Meta{Actor: m.Actor, Note: m.Note, Lifecycle: lora.Rettet}, func(cur lora.State) (lora.State, error) {
+		return Terminate(c, cur, lastDay), nil
+	})
 }
 
 // Delete deletes an object (a registration with lifecycle Slettet).

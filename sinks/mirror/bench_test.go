@@ -122,7 +122,7 @@ func benchOnce(b *testing.B, dialect string) {
 		top = append(top, kv{q, d})
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].d > top[j].d })
-	for i := 0; i < len(top) && i < 15; i++ {
+	for i := 0; i < len(top) && i < 12; i++ {
 		b.Logf("%8s  %s", top[i].d.Round(time.Millisecond), top[i].q)
 	}
 	d := m.d

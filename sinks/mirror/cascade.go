@@ -12,9 +12,12 @@ import (
 // before) or due (their day's version changed at midnight) changed:
 //
 //   - the objects themselves;
-//   - a class: every object that refers to it (its name fills *_titel,
-//     its scope and user_key decide primær_boolean and adressetype_scope);
-//     a facet: its classes (facet_bvn);
+//   - a class: every object whose rows show it (its name fills *_titel,
+//     its scope and user_key decide primær_boolean and adressetype_scope),
+//     found in the export tables' *_uuid columns, and the associations
+//     and IT users whose primary or dynamic class it is (mocdc_refs); a
+//     facet: its classes (facet_bvn). Rows that are not there today
+//     (actual mode) are computed with the class as it is when they come;
 //   - actual mode: a unit: its descendants (organisatorisk_sti and
 //     fungerende_leder_uuid depend on every ancestor); a manager: the
 //     units it is or was the manager of, and their descendants
@@ -52,13 +55,12 @@ func affected(ctx context.Context, st *state, mode Mode, changed, prev map[objKe
 			out[k] = true
 		}
 	}
-	if err := st.loadReferrers(ctx, mo.Class, facets); err != nil {
+	users, err := st.classUsers(ctx, append(classes, facets...))
+	if err != nil {
 		return nil, err
 	}
-	for _, f := range facets {
-		for _, k := range st.referrers(mo.Class, f) {
-			out[k] = true
-		}
+	for _, k := range users {
+		out[k] = true
 	}
 	if mode != Actual {
 		return out, nil

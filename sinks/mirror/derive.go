@@ -16,13 +16,16 @@ type deriver struct {
 	sc    *schema
 	mode  Mode
 	today time.Time // local midnight
+	// fresh are objects new in this batch: they own no rows yet.
+	fresh map[objKey]bool
 	// memos
 	leder   map[string]string
 	primary map[string]string // person → their primary engagement
 }
 
 func newDeriver(st *state, sc *schema, today mo.Date) *deriver {
-	return &deriver{st: st, sc: sc, mode: sc.mode, today: today.Day(), leder: map[string]string{}, primary: map[string]string{}}
+	return &deriver{st: st, sc: sc, mode: sc.mode, today: today.Day(), fresh: map[objKey]bool{},
+		leder: map[string]string{}, primary: map[string]string{}}
 }
 
 // current is o's version valid today, or nil.

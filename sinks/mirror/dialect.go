@@ -37,25 +37,39 @@ type Dialect interface {
 	// type: string(N), text, int, bigint, bool or time.
 	Canonical(dataType string, length sql.NullInt64, columnType string) string
 
+	// SessionSetup returns the statements run once on every new session
+	// of the mirror, before its staging tables are created.
+	SessionSetup() []string
+
 	// Staging: a session-private table per mirrored table, with the same
 	// columns and a non-unique index on the key (so that joins with the
 	// target never scan it once per row, whatever the planner guesses).
 	// CreateStaging is idempotent and runs once per session; ClearStaging
-	// (empty when not needed) runs before a load inside the transaction.
+	// (none when not needed) runs before a load inside the transaction.
 	Staging(t *Table) string
 	CreateStaging(t *Table) []string
-	ClearStaging(t *Table) string
+	ClearStaging(t *Table) []string
 	// Load bulk-loads rows (values in t.Columns order: string, int64,
 	// bool, string timestamps or nil) into t's staging table, inside the
 	// session's transaction.
 	Load(ctx context.Context, s *session, t *Table, rows [][]any) error
+	// LoadInto bulk-loads rows straight into t, for rows whose owners had
+	// no rows before (nothing to delete, update or collide with). A key
+	// that exists all the same fails (PostgreSQL, SQL Server) or is
+	// skipped (MySQL's LOAD DATA LOCAL).
+	LoadInto(ctx context.Context, s *session, t *Table, rows [][]any) error
+	// Unique reports whether err is a unique-key violation.
+	Unique(err error) bool
 
 	// DeleteVanished deletes the rows of t whose owner is listed in the
 	// keys staging table for t and whose key is not in t's staging.
 	DeleteVanished(t *Table) string
-	// Upsert writes t's staging into t: new keys are inserted, existing
-	// ones updated where a value differs.
-	Upsert(t *Table) []string
+	// Upsert writes t's staging into t: update (may be empty) changes the
+	// rows whose key exists where a value differs; insert adds the rows
+	// whose key does not exist (for tables without a surrogate id it is
+	// one upsert statement doing both). When no staged owner had rows
+	// before, only insert runs.
+	Upsert(t *Table) (update, insert string)
 
 	// Classify says what an error from the target means.
 	Classify(err error) ErrorClass

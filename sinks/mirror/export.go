@@ -8,8 +8,10 @@ import (
 // its type gets k as an owner (so rows it no longer has are deleted) and
 // its current rows.
 func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
-	for _, t := range tablesOf[k.typ] {
-		ws(t).owner(k.uuid)
+	if !d.fresh[k] {
+		for _, t := range tablesOf[k.typ] {
+			ws(t).owner(k.uuid)
+		}
 	}
 	o := d.st.get(k)
 	if o == nil {

@@ -35,7 +35,8 @@ func statementsOf(d Dialect, mode Mode) string {
 		add("create "+t.Name, d.CreateTable(t)...)
 	}
 	add("rebuild drops (one per table)", d.DropTable(sc.table(tEnheder)))
-	add("session staging: owner keys", append(d.CreateStaging(keysTable), d.ClearStaging(keysTable))...)
+	add("session setup", d.SessionSetup()...)
+	add("session staging: owner keys", append(d.CreateStaging(keysTable), d.ClearStaging(keysTable)...)...)
 	if my, ok := d.(*mysql); ok {
 		add("mysql bulk load (staging)", my.loadSQL("mocdc_1", d.Staging(keysTable), keysTable))
 	}
@@ -43,9 +44,10 @@ func statementsOf(d Dialect, mode Mode) string {
 		if t.Direct {
 			continue
 		}
-		add("staging "+t.Name, append(d.CreateStaging(t), d.ClearStaging(t))...)
+		add("staging "+t.Name, append(d.CreateStaging(t), d.ClearStaging(t)...)...)
 		add("delete vanished rows of "+t.Name, d.DeleteVanished(t))
-		add("upsert "+t.Name, d.Upsert(t)...)
+		update, insert := d.Upsert(t)
+		add("upsert "+t.Name, update, insert)
 	}
 	add("offsets: lock, read, store, insert (2 partitions)",
 		sqlLockOffsets(d, 2), sqlReadOffsets(d, 2), sqlStoreOffset(d), sqlInsertRows(d, tOffsets, []string{"topic", "partition_no", "next_offset"}, 2))
@@ -53,6 +55,11 @@ func statementsOf(d Dialect, mode Mode) string {
 	add("state reads", sqlLoadObjects(d, 3), sqlReferrers(d, 3, false), sqlReferrers(d, 3, true))
 	add("meta and day rollover", sqlReadMeta(d), sqlInsertMeta(d), sqlMoveDay(d), sqlDue(d), sqlNewestKvittering(d), sqlPruneKvittering(d))
 	add("kvittering", sqlKvittering(d))
+	var uses []string
+	for _, u := range classUses {
+		uses = append(uses, sqlClassUsers(d, u, 2))
+	}
+	add("rows that show a changed class (or facet)", uses...)
 	return sb.String()
 }
 

@@ -31,6 +31,9 @@ type Mirror struct {
 	// conn is the session Apply and Tick use (one at a time); its
 	// staging tables exist. Offsets uses the pool.
 	conn *sql.Conn
+	// staged, once set, makes every write go through staging: a direct
+	// load met a key that should not have existed.
+	stagedOnly bool
 }
 
 var (
@@ -153,12 +156,14 @@ func (m *Mirror) begin(ctx context.Context) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
+		setup := m.d.SessionSetup()
 		for _, t := range append(m.staged(), keysTable) {
-			for _, q := range m.d.CreateStaging(t) {
-				if _, err := conn.ExecContext(ctx, q); err != nil {
-					conn.Close()
-					return nil, fmt.Errorf("create staging for %s: %w", t.Name, err)
-				}
+			setup = append(setup, m.d.CreateStaging(t)...)
+		}
+		for _, q := range setup {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("prepare session: %w", err)
 			}
 		}
 		m.conn = conn

@@ -111,6 +111,9 @@ func (*mssql) Canonical(dataType string, length sql.NullInt64, _ string) string 
 	return dataType
 }
 
+// SessionSetup makes any error abort the whole transaction.
+func (*mssql) SessionSetup() []string { return []string{"SET XACT_ABORT ON"} }
+
 func (d *mssql) Staging(t *Table) string { return d.Quote("#mocdc_stg_" + t.Name) }
 
 func (d *mssql) CreateStaging(t *Table) []string {
@@ -119,11 +122,22 @@ func (d *mssql) CreateStaging(t *Table) []string {
 		t.Name, d.Staging(t), strings.Join(defs, ", "))}
 }
 
-func (d *mssql) ClearStaging(t *Table) string { return "TRUNCATE TABLE " + d.Staging(t) }
+func (d *mssql) ClearStaging(t *Table) []string { return []string{"TRUNCATE TABLE " + d.Staging(t)} }
 
 // Load bulk-copies rows into the staging table inside the transaction.
 func (d *mssql) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
 	return d.copyInto(ctx, s, "#mocdc_stg_"+t.Name, t, rows)
+}
+
+// LoadInto bulk-copies rows straight into t.
+func (d *mssql) LoadInto(ctx context.Context, s *session, t *Table, rows [][]any) error {
+	return d.copyInto(ctx, s, t.Name, t, rows)
+}
+
+// Unique is error 2627 (unique constraint) or 2601 (unique index).
+func (*mssql) Unique(err error) bool {
+	var me mssqldb.Error
+	return errors.As(err, &me) && (me.Number == 2627 || me.Number == 2601)
 }
 
 // copyInto bulk-copies rows (t's columns) into the table named table.
@@ -148,7 +162,7 @@ func (d *mssql) DeleteVanished(t *Table) string {
 	return deleteVanished(d, t, "t FROM "+d.Quote(t.Name)+" AS t")
 }
 
-func (d *mssql) Upsert(t *Table) []string {
+func (d *mssql) Upsert(t *Table) (string, string) {
 	cols, nonKey := t.ColumnNames(), t.NonKey()
 	q := fmt.Sprintf("MERGE INTO %s WITH (HOLDLOCK) AS t\nUSING %s AS s ON %s\n", d.Quote(t.Name), d.Staging(t), match(d, "t", "s", t.Key))
 	if len(nonKey) > 0 {
@@ -161,7 +175,7 @@ func (d *mssql) Upsert(t *Table) []string {
 			list(d, "s.", nonKey), list(d, "t.", nonKey), strings.Join(sets, ", "))
 	}
 	q += fmt.Sprintf("WHEN NOT MATCHED BY TARGET THEN INSERT (%s) VALUES (%s);", list(d, "", cols), list(d, "s.", cols))
-	return []string{q}
+	return "", q
 }
 
 // Classify maps SQL Server error numbers: truncation, conversion, NULL and

@@ -105,6 +105,13 @@ func (*postgres) Canonical(dataType string, length sql.NullInt64, _ string) stri
 	return dataType
 }
 
+// SessionSetup forces custom plans: the mirror's statements look rows up
+// by lists of keys whose length and values vary, and a cached generic plan
+// for them filters the whole table by the list instead of using the index.
+func (*postgres) SessionSetup() []string {
+	return []string{"SET plan_cache_mode = force_custom_plan"}
+}
+
 func (d *postgres) Staging(t *Table) string { return d.Quote("mocdc_stg_" + t.Name) }
 
 func (d *postgres) CreateStaging(t *Table) []string {
@@ -116,12 +123,23 @@ func (d *postgres) CreateStaging(t *Table) []string {
 	}
 }
 
-func (*postgres) ClearStaging(*Table) string { return "" }
+func (*postgres) ClearStaging(*Table) []string { return nil }
 
 // Load runs COPY FROM STDIN into the staging table, on the session's
 // connection, inside its transaction.
 func (d *postgres) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
 	return d.copyInto(ctx, s, "mocdc_stg_"+t.Name, t, rows)
+}
+
+// LoadInto copies rows straight into t.
+func (d *postgres) LoadInto(ctx context.Context, s *session, t *Table, rows [][]any) error {
+	return d.copyInto(ctx, s, t.Name, t, rows)
+}
+
+// Unique is SQLSTATE 23505.
+func (*postgres) Unique(err error) bool {
+	pg, ok := errorAs[*pgconn.PgError](err)
+	return ok && pg.Code == "23505"
 }
 
 // copyInto copies rows (t's columns) into the table named table.
@@ -147,35 +165,35 @@ func (d *postgres) distinct(a, b string, names []string) string {
 	return fmt.Sprintf("(%s) IS DISTINCT FROM (%s)", list(d, a+".", names), list(d, b+".", names))
 }
 
-func (d *postgres) Upsert(t *Table) []string {
+func (d *postgres) Upsert(t *Table) (string, string) {
 	cols, nonKey := t.ColumnNames(), t.NonKey()
 	tbl, stg := d.Quote(t.Name), d.Staging(t)
 	if !t.ID {
 		q := fmt.Sprintf("INSERT INTO %s AS t (%s) SELECT %s FROM %s ON CONFLICT (%s) DO ",
 			tbl, list(d, "", cols), list(d, "", cols), stg, list(d, "", t.Key))
 		if len(nonKey) == 0 {
-			return []string{q + "NOTHING"}
+			return "", q + "NOTHING"
 		}
 		sets := make([]string, len(nonKey))
 		for i, c := range nonKey {
 			sets[i] = d.Quote(c) + " = EXCLUDED." + d.Quote(c)
 		}
-		return []string{q + fmt.Sprintf("UPDATE SET %s WHERE %s", strings.Join(sets, ", "), d.distinct("t", "EXCLUDED", nonKey))}
+		return "", q + fmt.Sprintf("UPDATE SET %s WHERE %s", strings.Join(sets, ", "), d.distinct("t", "EXCLUDED", nonKey))
 	}
 	// With a surrogate id, ON CONFLICT would draw an id from the sequence
 	// for every updated row; UPDATE then INSERT draws ids for new rows only.
-	var out []string
+	var update string
 	if len(nonKey) > 0 {
 		sets := make([]string, len(nonKey))
 		for i, c := range nonKey {
 			sets[i] = d.Quote(c) + " = s." + d.Quote(c)
 		}
-		out = append(out, fmt.Sprintf("UPDATE %s AS t SET %s FROM %s AS s WHERE %s AND %s",
-			tbl, strings.Join(sets, ", "), stg, match(d, "t", "s", t.Key), d.distinct("t", "s", nonKey)))
+		update = fmt.Sprintf("UPDATE %s AS t SET %s FROM %s AS s WHERE %s AND %s",
+			tbl, strings.Join(sets, ", "), stg, match(d, "t", "s", t.Key), d.distinct("t", "s", nonKey))
 	}
-	out = append(out, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS s WHERE NOT EXISTS (SELECT 1 FROM %s AS t WHERE %s)",
-		tbl, list(d, "", cols), list(d, "s.", cols), stg, tbl, match(d, "t", "s", t.Key)))
-	return out
+	insert := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS s WHERE NOT EXISTS (SELECT 1 FROM %s AS t WHERE %s)",
+		tbl, list(d, "", cols), list(d, "s.", cols), stg, tbl, match(d, "t", "s", t.Key))
+	return update, insert
 }
 
 // Classify maps SQLSTATEs: class 22 and NOT NULL/CHECK violations are data

@@ -87,12 +87,14 @@ func (st *state) load(ctx context.Context, keys []objKey) error {
 				if err := scan(&uuid, &raw); err != nil {
 					return err
 				}
-				var o mo.Object
-				if err := json.Unmarshal([]byte(raw), &o); err != nil {
-					return fmt.Errorf("stored %s %s: %w", typ, uuid, err)
+				var env struct {
+					Object *mo.Object `json:"object"`
+				}
+				if err := json.Unmarshal([]byte(raw), &env); err != nil || env.Object == nil {
+					return fmt.Errorf("stored %s %s is not an event with an object: %v", typ, uuid, err)
 				}
 				k := objKey{typ, uuid}
-				st.objs[k], st.raw[k] = &o, raw
+				st.objs[k], st.raw[k] = env.Object, raw
 				return nil
 			}); err != nil {
 				return fmt.Errorf("load %s objects: %w", typ, err)
@@ -163,6 +165,45 @@ func (st *state) loadReferrers(ctx context.Context, typ mo.Type, refs []string) 
 	return nil
 }
 
+// classUsers returns the owners of export rows that show one of the
+// classes (or facets) in a *_uuid column.
+func (st *state) classUsers(ctx context.Context, classes []string) ([]objKey, error) {
+	if len(classes) == 0 {
+		return nil, nil
+	}
+	seen := map[objKey]bool{}
+	var out []objKey
+	for _, part := range chunks(sortedUnique(append([]string(nil), classes...)), chunkSize) {
+		args := make([]any, len(part))
+		for i, c := range part {
+			args[i] = c
+		}
+		for _, u := range classUses {
+			uargs := args
+			if st.d.Param(1) == st.d.Param(2) { // "?": one argument per placeholder
+				uargs = nil
+				for range u.cols {
+					uargs = append(uargs, args...)
+				}
+			}
+			if err := st.query(ctx, sqlClassUsers(st.d, u, len(part)), uargs, func(scan func(...any) error) error {
+				var owner string
+				if err := scan(&owner); err != nil {
+					return err
+				}
+				if k := (objKey{u.typ, owner}); !seen[k] {
+					seen[k] = true
+					out = append(out, k)
+				}
+				return nil
+			}); err != nil {
+				return nil, fmt.Errorf("find rows of %s that show changed classes: %w", u.table, err)
+			}
+		}
+	}
+	return out, nil
+}
+
 // referrers returns what loadReferrers found, sorted by uuid.
 func (st *state) referrers(typ mo.Type, ref string) []objKey {
 	ks := st.refs[refQuery{typ, ref}]
@@ -170,26 +211,32 @@ func (st *state) referrers(typ mo.Type, ref string) []objKey {
 	return ks
 }
 
-// refsOf lists the distinct uuids an object refers to in any period: the
-// values of its UUID and UUIDs fields.
+// refFields are the fields whose targets the cascades look up in
+// reverse through mocdc_refs: a unit's parent (its children), a manager's
+// unit (a unit's managers), an engagement's person (a person's
+// engagements), and the classes whose uuid no export column shows (the
+// primary class of associations and IT users, whose user_key decides
+// primær_boolean, and an association's dynamic classes). Every other use
+// of a class is found in the export tables' *_uuid columns (classUsers).
+var refFields = map[mo.Type][]string{
+	mo.OrgUnit:     {"parent"},
+	mo.Engagement:  {"person"},
+	mo.Manager:     {"org_unit"},
+	mo.Association: {"primary", "dynamic_classes"},
+	mo.ITUser:      {"primary"},
+}
+
+// refsOf lists the distinct uuids an object refers to, in any period,
+// through refFields.
 func refsOf(o *mo.Object) []string {
-	spec := mo.SpecOf(o.Type)
 	seen := map[string]bool{}
 	var out []string
-	add := func(u string) {
-		if u != "" && !seen[u] && u != o.UUID {
-			seen[u] = true
-			out = append(out, u)
-		}
-	}
 	for _, v := range o.Validities {
-		for _, f := range spec.Fields {
-			switch f.Kind {
-			case mo.UUID:
-				add(uuidOf(v.Fields[f.Name]))
-			case mo.UUIDs:
-				for _, u := range uuidsOf(v.Fields[f.Name]) {
-					add(u)
+		for _, f := range refFields[o.Type] {
+			for _, u := range uuidsOf(v.Fields[f]) {
+				if u != "" && !seen[u] && u != o.UUID {
+					seen[u] = true
+					out = append(out, u)
 				}
 			}
 		}

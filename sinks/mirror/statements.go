@@ -3,6 +3,8 @@ package mirror
 import (
 	"fmt"
 	"strings"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
 
 // The plain statements the mirror issues besides the per-table DDL and
@@ -106,4 +108,37 @@ func sqlReferrers(d Dialect, n int, typed bool) string {
 		q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(n+1))
 	}
 	return q
+}
+
+// classUse is an export table's columns that hold class uuids, and the
+// type of the objects that own its rows.
+type classUse struct {
+	table string
+	typ   mo.Type
+	owner string
+	cols  []string
+}
+
+// classUses lists where the export shows class uuids.
+var classUses = []classUse{
+	{tKlasser, mo.Class, "uuid", []string{"facet_uuid"}},
+	{tEnheder, mo.OrgUnit, "uuid", []string{"enhedstype_uuid", "enhedsniveau_uuid", "tidsregistrering_uuid", "opmærkning_uuid"}},
+	{tAdresser, mo.Address, "uuid", []string{"adressetype_uuid", "synlighed_uuid"}},
+	{tEngagementer, mo.Engagement, "uuid", []string{"engagementstype_uuid", "primærtype_uuid", "stillingsbetegnelse_uuid"}},
+	{tTilknytninger, mo.Association, "uuid", []string{"tilknytningstype_uuid", "stillingsbetegnelse_uuid"}},
+	{tOrlover, mo.Leave, "uuid", []string{"orlovstype_uuid"}},
+	{tLedere, mo.Manager, "uuid", []string{"ledertype_uuid", "niveautype_uuid"}},
+	{tLederAnsvar, mo.Manager, "leder_uuid", []string{"lederansvar_uuid"}},
+	{tKLE, mo.KLE, "uuid", []string{"kle_aspekt_uuid", "kle_nummer_uuid"}},
+}
+
+// sqlClassUsers finds the owners of rows that show any of n class (or
+// facet) uuids in the columns of u.
+func sqlClassUsers(d Dialect, u classUse, n int) string {
+	in := params(d, 1, n)
+	conds := make([]string, len(u.cols))
+	for i, c := range u.cols {
+		conds[i] = fmt.Sprintf("%s IN (%s)", d.Quote(c), in)
+	}
+	return fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s", d.Quote(u.owner), d.Quote(u.table), strings.Join(conds, " OR "))
 }

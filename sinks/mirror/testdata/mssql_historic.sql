@@ -308,12 +308,15 @@ CREATE TABLE [mocdc_meta] (
 -- rebuild drops (one per table)
 DROP TABLE IF EXISTS [enheder];
 
+-- session setup
+SET XACT_ABORT ON;
+
 -- session staging: owner keys
-IF OBJECT_ID(N'tempdb..#mocdc_stg_keys') IS NULL CREATE TABLE [#mocdc_stg_keys] ([tbl] nvarchar(64) COLLATE DATABASE_DEFAULT, [k1] nvarchar(64) COLLATE DATABASE_DEFAULT, [k2] nvarchar(64) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_keys') IS NULL CREATE TABLE [#mocdc_stg_keys] ([tbl] nvarchar(64) COLLATE DATABASE_DEFAULT, [k1] nvarchar(64) COLLATE DATABASE_DEFAULT, [k2] nvarchar(64) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([tbl], [k1], [k2]));
 TRUNCATE TABLE [#mocdc_stg_keys];
 
 -- staging facetter
-IF OBJECT_ID(N'tempdb..#mocdc_stg_facetter') IS NULL CREATE TABLE [#mocdc_stg_facetter] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_facetter') IS NULL CREATE TABLE [#mocdc_stg_facetter] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid]));
 TRUNCATE TABLE [#mocdc_stg_facetter];
 
 -- delete vanished rows of facetter
@@ -326,7 +329,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn] EXCEPT SELECT t.[bvn]) THEN UPDATE SET t
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn]) VALUES (s.[uuid], s.[bvn]);
 
 -- staging klasser
-IF OBJECT_ID(N'tempdb..#mocdc_stg_klasser') IS NULL CREATE TABLE [#mocdc_stg_klasser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [facet_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [facet_bvn] nvarchar(250) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_klasser') IS NULL CREATE TABLE [#mocdc_stg_klasser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [facet_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [facet_bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid]));
 TRUNCATE TABLE [#mocdc_stg_klasser];
 
 -- delete vanished rows of klasser
@@ -339,7 +342,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn], s.[titel], s.[facet_uuid], s.[facet_bvn
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn], [titel], [facet_uuid], [facet_bvn]) VALUES (s.[uuid], s.[bvn], s.[titel], s.[facet_uuid], s.[facet_bvn]);
 
 -- staging brugere
-IF OBJECT_ID(N'tempdb..#mocdc_stg_brugere') IS NULL CREATE TABLE [#mocdc_stg_brugere] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [fornavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [efternavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [kaldenavn_fornavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [kaldenavn_efternavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [cpr] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_brugere') IS NULL CREATE TABLE [#mocdc_stg_brugere] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [fornavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [efternavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [kaldenavn_fornavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [kaldenavn_efternavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [cpr] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_brugere];
 
 -- delete vanished rows of brugere
@@ -352,7 +355,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn], s.[fornavn], s.[efternavn], s.[kaldenav
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn], [fornavn], [efternavn], [kaldenavn_fornavn], [kaldenavn_efternavn], [cpr], [startdato], [slutdato]) VALUES (s.[uuid], s.[bvn], s.[fornavn], s.[efternavn], s.[kaldenavn_fornavn], s.[kaldenavn_efternavn], s.[cpr], s.[startdato], s.[slutdato]);
 
 -- staging enheder
-IF OBJECT_ID(N'tempdb..#mocdc_stg_enheder') IS NULL CREATE TABLE [#mocdc_stg_enheder] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [navn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [forældreenhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [enhedsniveau_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedsniveau_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [tidsregistrering_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tidsregistrering_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [organisatorisk_sti] nvarchar(1000) COLLATE DATABASE_DEFAULT, [leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [fungerende_leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [opmærkning_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [opmærkning_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_enheder') IS NULL CREATE TABLE [#mocdc_stg_enheder] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [navn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [forældreenhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [enhedsniveau_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhedsniveau_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [tidsregistrering_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tidsregistrering_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [organisatorisk_sti] nvarchar(1000) COLLATE DATABASE_DEFAULT, [leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [fungerende_leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [opmærkning_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [opmærkning_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_enheder];
 
 -- delete vanished rows of enheder
@@ -365,7 +368,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[navn], s.[bvn], s.[forældreenhed_uuid], s.[e
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [navn], [bvn], [forældreenhed_uuid], [enhedstype_uuid], [enhedstype_titel], [enhedsniveau_uuid], [enhedsniveau_titel], [tidsregistrering_uuid], [tidsregistrering_titel], [organisatorisk_sti], [leder_uuid], [fungerende_leder_uuid], [opmærkning_uuid], [opmærkning_titel], [startdato], [slutdato]) VALUES (s.[uuid], s.[navn], s.[bvn], s.[forældreenhed_uuid], s.[enhedstype_uuid], s.[enhedstype_titel], s.[enhedsniveau_uuid], s.[enhedsniveau_titel], s.[tidsregistrering_uuid], s.[tidsregistrering_titel], s.[organisatorisk_sti], s.[leder_uuid], s.[fungerende_leder_uuid], s.[opmærkning_uuid], s.[opmærkning_titel], s.[startdato], s.[slutdato]);
 
 -- staging adresser
-IF OBJECT_ID(N'tempdb..#mocdc_stg_adresser') IS NULL CREATE TABLE [#mocdc_stg_adresser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ituser_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [værdi] nvarchar(250) COLLATE DATABASE_DEFAULT, [dar_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [adressetype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [adressetype_bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [adressetype_scope] nvarchar(250) COLLATE DATABASE_DEFAULT, [adressetype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [synlighed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [synlighed_scope] nvarchar(250) COLLATE DATABASE_DEFAULT, [synlighed_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_adresser') IS NULL CREATE TABLE [#mocdc_stg_adresser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ituser_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [værdi] nvarchar(250) COLLATE DATABASE_DEFAULT, [dar_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [adressetype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [adressetype_bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [adressetype_scope] nvarchar(250) COLLATE DATABASE_DEFAULT, [adressetype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [synlighed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [synlighed_scope] nvarchar(250) COLLATE DATABASE_DEFAULT, [synlighed_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_adresser];
 
 -- delete vanished rows of adresser
@@ -378,7 +381,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn], s.[bruger_uuid], s.[enhed_uuid], s.[eng
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn], [bruger_uuid], [enhed_uuid], [engagement_uuid], [ituser_uuid], [værdi], [dar_uuid], [adressetype_uuid], [adressetype_bvn], [adressetype_scope], [adressetype_titel], [synlighed_uuid], [synlighed_scope], [synlighed_titel], [startdato], [slutdato]) VALUES (s.[uuid], s.[bvn], s.[bruger_uuid], s.[enhed_uuid], s.[engagement_uuid], s.[ituser_uuid], s.[værdi], s.[dar_uuid], s.[adressetype_uuid], s.[adressetype_bvn], s.[adressetype_scope], s.[adressetype_titel], s.[synlighed_uuid], s.[synlighed_scope], s.[synlighed_titel], s.[startdato], s.[slutdato]);
 
 -- staging engagementer
-IF OBJECT_ID(N'tempdb..#mocdc_stg_engagementer') IS NULL CREATE TABLE [#mocdc_stg_engagementer] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [arbejdstidsfraktion] int, [engagementstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagementstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [primærtype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [primærtype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [udvidelse_1] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_2] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_3] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_4] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_5] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_6] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_7] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_8] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_9] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_10] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_engagementer') IS NULL CREATE TABLE [#mocdc_stg_engagementer] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [arbejdstidsfraktion] int, [engagementstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagementstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [primærtype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [primærtype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [udvidelse_1] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_2] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_3] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_4] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_5] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_6] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_7] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_8] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_9] nvarchar(250) COLLATE DATABASE_DEFAULT, [udvidelse_10] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_engagementer];
 
 -- delete vanished rows of engagementer
@@ -391,7 +394,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bruger_uuid], s.[enhed_uuid], s.[bvn], s.[arb
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bruger_uuid], [enhed_uuid], [bvn], [arbejdstidsfraktion], [engagementstype_uuid], [engagementstype_titel], [primærtype_uuid], [primærtype_titel], [stillingsbetegnelse_uuid], [stillingsbetegnelse_titel], [primær_boolean], [udvidelse_1], [udvidelse_2], [udvidelse_3], [udvidelse_4], [udvidelse_5], [udvidelse_6], [udvidelse_7], [udvidelse_8], [udvidelse_9], [udvidelse_10], [startdato], [slutdato]) VALUES (s.[uuid], s.[bruger_uuid], s.[enhed_uuid], s.[bvn], s.[arbejdstidsfraktion], s.[engagementstype_uuid], s.[engagementstype_titel], s.[primærtype_uuid], s.[primærtype_titel], s.[stillingsbetegnelse_uuid], s.[stillingsbetegnelse_titel], s.[primær_boolean], s.[udvidelse_1], s.[udvidelse_2], s.[udvidelse_3], s.[udvidelse_4], s.[udvidelse_5], s.[udvidelse_6], s.[udvidelse_7], s.[udvidelse_8], s.[udvidelse_9], s.[udvidelse_10], s.[startdato], s.[slutdato]);
 
 -- staging tilknytninger
-IF OBJECT_ID(N'tempdb..#mocdc_stg_tilknytninger') IS NULL CREATE TABLE [#mocdc_stg_tilknytninger] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tilknytningstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tilknytningstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [it_forbindelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [faglig_organisation] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_tilknytninger') IS NULL CREATE TABLE [#mocdc_stg_tilknytninger] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tilknytningstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [tilknytningstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [stillingsbetegnelse_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [it_forbindelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [faglig_organisation] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_tilknytninger];
 
 -- delete vanished rows of tilknytninger
@@ -404,7 +407,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn], s.[bruger_uuid], s.[enhed_uuid], s.[til
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn], [bruger_uuid], [enhed_uuid], [tilknytningstype_uuid], [tilknytningstype_titel], [stillingsbetegnelse_uuid], [stillingsbetegnelse_titel], [it_forbindelse_uuid], [primær_boolean], [faglig_organisation], [startdato], [slutdato]) VALUES (s.[uuid], s.[bvn], s.[bruger_uuid], s.[enhed_uuid], s.[tilknytningstype_uuid], s.[tilknytningstype_titel], s.[stillingsbetegnelse_uuid], s.[stillingsbetegnelse_titel], s.[it_forbindelse_uuid], s.[primær_boolean], s.[faglig_organisation], s.[startdato], s.[slutdato]);
 
 -- staging orlover
-IF OBJECT_ID(N'tempdb..#mocdc_stg_orlover') IS NULL CREATE TABLE [#mocdc_stg_orlover] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [orlovstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [orlovstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_orlover') IS NULL CREATE TABLE [#mocdc_stg_orlover] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bvn] nvarchar(250) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [orlovstype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [orlovstype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_orlover];
 
 -- delete vanished rows of orlover
@@ -417,7 +420,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bvn], s.[bruger_uuid], s.[orlovstype_uuid], s
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bvn], [bruger_uuid], [orlovstype_uuid], [orlovstype_titel], [engagement_uuid], [startdato], [slutdato]) VALUES (s.[uuid], s.[bvn], s.[bruger_uuid], s.[orlovstype_uuid], s.[orlovstype_titel], s.[engagement_uuid], s.[startdato], s.[slutdato]);
 
 -- staging it_systemer
-IF OBJECT_ID(N'tempdb..#mocdc_stg_it_systemer') IS NULL CREATE TABLE [#mocdc_stg_it_systemer] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [navn] nvarchar(250) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_it_systemer') IS NULL CREATE TABLE [#mocdc_stg_it_systemer] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [navn] nvarchar(250) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid]));
 TRUNCATE TABLE [#mocdc_stg_it_systemer];
 
 -- delete vanished rows of it_systemer
@@ -430,7 +433,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[navn] EXCEPT SELECT t.[navn]) THEN UPDATE SET
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [navn]) VALUES (s.[uuid], s.[navn]);
 
 -- staging it_forbindelser
-IF OBJECT_ID(N'tempdb..#mocdc_stg_it_forbindelser') IS NULL CREATE TABLE [#mocdc_stg_it_forbindelser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [it_system_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [brugernavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [eksternt_id] nvarchar(250) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_it_forbindelser') IS NULL CREATE TABLE [#mocdc_stg_it_forbindelser] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [it_system_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [brugernavn] nvarchar(250) COLLATE DATABASE_DEFAULT, [eksternt_id] nvarchar(250) COLLATE DATABASE_DEFAULT, [primær_boolean] bit, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_it_forbindelser];
 
 -- delete vanished rows of it_forbindelser
@@ -443,7 +446,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[it_system_uuid], s.[bruger_uuid], s.[enhed_uu
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [it_system_uuid], [bruger_uuid], [enhed_uuid], [brugernavn], [eksternt_id], [primær_boolean], [startdato], [slutdato]) VALUES (s.[uuid], s.[it_system_uuid], s.[bruger_uuid], s.[enhed_uuid], s.[brugernavn], s.[eksternt_id], s.[primær_boolean], s.[startdato], s.[slutdato]);
 
 -- staging it_forbindelse_engagementer
-IF OBJECT_ID(N'tempdb..#mocdc_stg_it_forbindelse_engagementer') IS NULL CREATE TABLE [#mocdc_stg_it_forbindelse_engagementer] ([it_forbindelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_it_forbindelse_engagementer') IS NULL CREATE TABLE [#mocdc_stg_it_forbindelse_engagementer] ([it_forbindelse_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [engagement_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([it_forbindelse_uuid], [engagement_uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_it_forbindelse_engagementer];
 
 -- delete vanished rows of it_forbindelse_engagementer
@@ -456,7 +459,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[slutdato] EXCEPT SELECT t.[slutdato]) THEN UP
 WHEN NOT MATCHED BY TARGET THEN INSERT ([it_forbindelse_uuid], [engagement_uuid], [startdato], [slutdato]) VALUES (s.[it_forbindelse_uuid], s.[engagement_uuid], s.[startdato], s.[slutdato]);
 
 -- staging ledere
-IF OBJECT_ID(N'tempdb..#mocdc_stg_ledere') IS NULL CREATE TABLE [#mocdc_stg_ledere] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ledertype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ledertype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [niveautype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [niveautype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_ledere') IS NULL CREATE TABLE [#mocdc_stg_ledere] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [bruger_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ledertype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [ledertype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [niveautype_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [niveautype_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_ledere];
 
 -- delete vanished rows of ledere
@@ -469,7 +472,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[bruger_uuid], s.[enhed_uuid], s.[ledertype_uu
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [bruger_uuid], [enhed_uuid], [ledertype_uuid], [ledertype_titel], [niveautype_uuid], [niveautype_titel], [startdato], [slutdato]) VALUES (s.[uuid], s.[bruger_uuid], s.[enhed_uuid], s.[ledertype_uuid], s.[ledertype_titel], s.[niveautype_uuid], s.[niveautype_titel], s.[startdato], s.[slutdato]);
 
 -- staging leder_ansvar
-IF OBJECT_ID(N'tempdb..#mocdc_stg_leder_ansvar') IS NULL CREATE TABLE [#mocdc_stg_leder_ansvar] ([leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [lederansvar_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [lederansvar_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_leder_ansvar') IS NULL CREATE TABLE [#mocdc_stg_leder_ansvar] ([leder_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [lederansvar_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [lederansvar_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([leder_uuid], [lederansvar_uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_leder_ansvar];
 
 -- delete vanished rows of leder_ansvar
@@ -482,7 +485,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[lederansvar_titel], s.[slutdato] EXCEPT SELEC
 WHEN NOT MATCHED BY TARGET THEN INSERT ([leder_uuid], [lederansvar_uuid], [lederansvar_titel], [startdato], [slutdato]) VALUES (s.[leder_uuid], s.[lederansvar_uuid], s.[lederansvar_titel], s.[startdato], s.[slutdato]);
 
 -- staging kle
-IF OBJECT_ID(N'tempdb..#mocdc_stg_kle') IS NULL CREATE TABLE [#mocdc_stg_kle] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_aspekt_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_aspekt_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [kle_nummer_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_nummer_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_kle') IS NULL CREATE TABLE [#mocdc_stg_kle] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_aspekt_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_aspekt_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [kle_nummer_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [kle_nummer_titel] nvarchar(250) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [kle_aspekt_uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_kle];
 
 -- delete vanished rows of kle
@@ -495,7 +498,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[enhed_uuid], s.[kle_aspekt_titel], s.[kle_num
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [enhed_uuid], [kle_aspekt_uuid], [kle_aspekt_titel], [kle_nummer_uuid], [kle_nummer_titel], [startdato], [slutdato]) VALUES (s.[uuid], s.[enhed_uuid], s.[kle_aspekt_uuid], s.[kle_aspekt_titel], s.[kle_nummer_uuid], s.[kle_nummer_titel], s.[startdato], s.[slutdato]);
 
 -- staging enhedssammenkobling
-IF OBJECT_ID(N'tempdb..#mocdc_stg_enhedssammenkobling') IS NULL CREATE TABLE [#mocdc_stg_enhedssammenkobling] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed1_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed2_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_enhedssammenkobling') IS NULL CREATE TABLE [#mocdc_stg_enhedssammenkobling] ([uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed1_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [enhed2_uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [startdato] nvarchar(10) COLLATE DATABASE_DEFAULT, [slutdato] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([uuid], [startdato]));
 TRUNCATE TABLE [#mocdc_stg_enhedssammenkobling];
 
 -- delete vanished rows of enhedssammenkobling
@@ -508,7 +511,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[enhed1_uuid], s.[enhed2_uuid], s.[slutdato] E
 WHEN NOT MATCHED BY TARGET THEN INSERT ([uuid], [enhed1_uuid], [enhed2_uuid], [startdato], [slutdato]) VALUES (s.[uuid], s.[enhed1_uuid], s.[enhed2_uuid], s.[startdato], s.[slutdato]);
 
 -- staging mocdc_objects
-IF OBJECT_ID(N'tempdb..#mocdc_stg_mocdc_objects') IS NULL CREATE TABLE [#mocdc_stg_mocdc_objects] ([type] nvarchar(32) COLLATE DATABASE_DEFAULT, [uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [json] nvarchar(max) COLLATE DATABASE_DEFAULT, [next_change] nvarchar(10) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_mocdc_objects') IS NULL CREATE TABLE [#mocdc_stg_mocdc_objects] ([type] nvarchar(32) COLLATE DATABASE_DEFAULT, [uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, [json] nvarchar(max) COLLATE DATABASE_DEFAULT, [next_change] nvarchar(10) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([type], [uuid]));
 TRUNCATE TABLE [#mocdc_stg_mocdc_objects];
 
 -- delete vanished rows of mocdc_objects
@@ -521,7 +524,7 @@ WHEN MATCHED AND EXISTS (SELECT s.[json], s.[next_change] EXCEPT SELECT t.[json]
 WHEN NOT MATCHED BY TARGET THEN INSERT ([type], [uuid], [json], [next_change]) VALUES (s.[type], s.[uuid], s.[json], s.[next_change]);
 
 -- staging mocdc_refs
-IF OBJECT_ID(N'tempdb..#mocdc_stg_mocdc_refs') IS NULL CREATE TABLE [#mocdc_stg_mocdc_refs] ([ref] nvarchar(36) COLLATE DATABASE_DEFAULT, [type] nvarchar(32) COLLATE DATABASE_DEFAULT, [uuid] nvarchar(36) COLLATE DATABASE_DEFAULT);
+IF OBJECT_ID(N'tempdb..#mocdc_stg_mocdc_refs') IS NULL CREATE TABLE [#mocdc_stg_mocdc_refs] ([ref] nvarchar(36) COLLATE DATABASE_DEFAULT, [type] nvarchar(32) COLLATE DATABASE_DEFAULT, [uuid] nvarchar(36) COLLATE DATABASE_DEFAULT, INDEX [mocdc_key] NONCLUSTERED ([ref], [type], [uuid]));
 TRUNCATE TABLE [#mocdc_stg_mocdc_refs];
 
 -- delete vanished rows of mocdc_refs
@@ -556,4 +559,15 @@ DELETE FROM [kvittering] WHERE [slut_levering_tid] < @p1 AND [id] < @p2;
 
 -- kvittering
 INSERT INTO [kvittering] ([query_tid], [start_levering_tid], [slut_levering_tid]) VALUES (@p1, @p2, @p3);
+
+-- rows that show a changed class (or facet)
+SELECT DISTINCT [uuid] FROM [klasser] WHERE [facet_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [enheder] WHERE [enhedstype_uuid] IN (@p1, @p2) OR [enhedsniveau_uuid] IN (@p1, @p2) OR [tidsregistrering_uuid] IN (@p1, @p2) OR [opmærkning_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [adresser] WHERE [adressetype_uuid] IN (@p1, @p2) OR [synlighed_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [engagementer] WHERE [engagementstype_uuid] IN (@p1, @p2) OR [primærtype_uuid] IN (@p1, @p2) OR [stillingsbetegnelse_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [tilknytninger] WHERE [tilknytningstype_uuid] IN (@p1, @p2) OR [stillingsbetegnelse_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [orlover] WHERE [orlovstype_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [ledere] WHERE [ledertype_uuid] IN (@p1, @p2) OR [niveautype_uuid] IN (@p1, @p2);
+SELECT DISTINCT [leder_uuid] FROM [leder_ansvar] WHERE [lederansvar_uuid] IN (@p1, @p2);
+SELECT DISTINCT [uuid] FROM [kle] WHERE [kle_aspekt_uuid] IN (@p1, @p2) OR [kle_nummer_uuid] IN (@p1, @p2);
 

@@ -287,11 +287,16 @@ CREATE TABLE IF NOT EXISTS "mocdc_meta" (
 -- rebuild drops (one per table)
 DROP TABLE IF EXISTS "enheder";
 
+-- session setup
+SET plan_cache_mode = force_custom_plan;
+
 -- session staging: owner keys
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_keys" ("tbl" varchar(64), "k1" varchar(64), "k2" varchar(64)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_keys_key" ON "mocdc_stg_keys" ("tbl", "k1", "k2");
 
 -- staging facetter
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_facetter" ("uuid" varchar(36), "bvn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_facetter_key" ON "mocdc_stg_facetter" ("uuid");
 
 -- delete vanished rows of facetter
 DELETE FROM "facetter" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'facetter' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_facetter" s WHERE s."uuid" = t."uuid");
@@ -301,6 +306,7 @@ INSERT INTO "facetter" AS t ("uuid", "bvn") SELECT "uuid", "bvn" FROM "mocdc_stg
 
 -- staging klasser
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_klasser" ("uuid" varchar(36), "bvn" varchar(250), "titel" varchar(250), "facet_uuid" varchar(36), "facet_bvn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_klasser_key" ON "mocdc_stg_klasser" ("uuid");
 
 -- delete vanished rows of klasser
 DELETE FROM "klasser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'klasser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_klasser" s WHERE s."uuid" = t."uuid");
@@ -310,6 +316,7 @@ INSERT INTO "klasser" AS t ("uuid", "bvn", "titel", "facet_uuid", "facet_bvn") S
 
 -- staging brugere
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_brugere" ("uuid" varchar(36), "bvn" varchar(250), "fornavn" varchar(250), "efternavn" varchar(250), "kaldenavn_fornavn" varchar(250), "kaldenavn_efternavn" varchar(250), "cpr" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_brugere_key" ON "mocdc_stg_brugere" ("uuid");
 
 -- delete vanished rows of brugere
 DELETE FROM "brugere" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'brugere' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_brugere" s WHERE s."uuid" = t."uuid");
@@ -320,6 +327,7 @@ INSERT INTO "brugere" ("uuid", "bvn", "fornavn", "efternavn", "kaldenavn_fornavn
 
 -- staging enheder
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enheder" ("uuid" varchar(36), "navn" varchar(250), "bvn" varchar(250), "forældreenhed_uuid" varchar(36), "enhedstype_uuid" varchar(36), "enhedstype_titel" varchar(250), "enhedsniveau_uuid" varchar(36), "enhedsniveau_titel" varchar(250), "tidsregistrering_uuid" varchar(36), "tidsregistrering_titel" varchar(250), "organisatorisk_sti" varchar(1000), "leder_uuid" varchar(36), "fungerende_leder_uuid" varchar(36), "opmærkning_uuid" varchar(36), "opmærkning_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_enheder_key" ON "mocdc_stg_enheder" ("uuid");
 
 -- delete vanished rows of enheder
 DELETE FROM "enheder" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'enheder' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_enheder" s WHERE s."uuid" = t."uuid");
@@ -330,6 +338,7 @@ INSERT INTO "enheder" ("uuid", "navn", "bvn", "forældreenhed_uuid", "enhedstype
 
 -- staging adresser
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_adresser" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "engagement_uuid" varchar(36), "ituser_uuid" varchar(36), "værdi" varchar(250), "dar_uuid" varchar(36), "adressetype_uuid" varchar(36), "adressetype_bvn" varchar(250), "adressetype_scope" varchar(250), "adressetype_titel" varchar(250), "synlighed_uuid" varchar(36), "synlighed_scope" varchar(250), "synlighed_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_adresser_key" ON "mocdc_stg_adresser" ("uuid");
 
 -- delete vanished rows of adresser
 DELETE FROM "adresser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'adresser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_adresser" s WHERE s."uuid" = t."uuid");
@@ -340,6 +349,7 @@ INSERT INTO "adresser" ("uuid", "bvn", "bruger_uuid", "enhed_uuid", "engagement_
 
 -- staging engagementer
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_engagementer" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "bvn" varchar(250), "arbejdstidsfraktion" integer, "engagementstype_uuid" varchar(36), "engagementstype_titel" varchar(250), "primærtype_uuid" varchar(36), "primærtype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "primær_boolean" boolean, "udvidelse_1" varchar(250), "udvidelse_2" varchar(250), "udvidelse_3" varchar(250), "udvidelse_4" varchar(250), "udvidelse_5" varchar(250), "udvidelse_6" varchar(250), "udvidelse_7" varchar(250), "udvidelse_8" varchar(250), "udvidelse_9" varchar(250), "udvidelse_10" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_engagementer_key" ON "mocdc_stg_engagementer" ("uuid");
 
 -- delete vanished rows of engagementer
 DELETE FROM "engagementer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'engagementer' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_engagementer" s WHERE s."uuid" = t."uuid");
@@ -350,6 +360,7 @@ INSERT INTO "engagementer" ("uuid", "bruger_uuid", "enhed_uuid", "bvn", "arbejds
 
 -- staging tilknytninger
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_tilknytninger" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "tilknytningstype_uuid" varchar(36), "tilknytningstype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "it_forbindelse_uuid" varchar(36), "primær_boolean" boolean, "faglig_organisation" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_tilknytninger_key" ON "mocdc_stg_tilknytninger" ("uuid");
 
 -- delete vanished rows of tilknytninger
 DELETE FROM "tilknytninger" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'tilknytninger' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_tilknytninger" s WHERE s."uuid" = t."uuid");
@@ -360,6 +371,7 @@ INSERT INTO "tilknytninger" ("uuid", "bvn", "bruger_uuid", "enhed_uuid", "tilkny
 
 -- staging orlover
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_orlover" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "orlovstype_uuid" varchar(36), "orlovstype_titel" varchar(250), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_orlover_key" ON "mocdc_stg_orlover" ("uuid");
 
 -- delete vanished rows of orlover
 DELETE FROM "orlover" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'orlover' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_orlover" s WHERE s."uuid" = t."uuid");
@@ -370,6 +382,7 @@ INSERT INTO "orlover" ("uuid", "bvn", "bruger_uuid", "orlovstype_uuid", "orlovst
 
 -- staging it_systemer
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_systemer" ("uuid" varchar(36), "navn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_it_systemer_key" ON "mocdc_stg_it_systemer" ("uuid");
 
 -- delete vanished rows of it_systemer
 DELETE FROM "it_systemer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_systemer' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_systemer" s WHERE s."uuid" = t."uuid");
@@ -379,6 +392,7 @@ INSERT INTO "it_systemer" AS t ("uuid", "navn") SELECT "uuid", "navn" FROM "mocd
 
 -- staging it_forbindelser
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelser" ("uuid" varchar(36), "it_system_uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "brugernavn" varchar(250), "eksternt_id" varchar(250), "primær_boolean" boolean, "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_it_forbindelser_key" ON "mocdc_stg_it_forbindelser" ("uuid");
 
 -- delete vanished rows of it_forbindelser
 DELETE FROM "it_forbindelser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_forbindelser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_forbindelser" s WHERE s."uuid" = t."uuid");
@@ -389,6 +403,7 @@ INSERT INTO "it_forbindelser" ("uuid", "it_system_uuid", "bruger_uuid", "enhed_u
 
 -- staging it_forbindelse_engagementer
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelse_engagementer" ("it_forbindelse_uuid" varchar(36), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_it_forbindelse_engagementer_key" ON "mocdc_stg_it_forbindelse_engagementer" ("it_forbindelse_uuid", "engagement_uuid");
 
 -- delete vanished rows of it_forbindelse_engagementer
 DELETE FROM "it_forbindelse_engagementer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_forbindelse_engagementer' AND k."k1" = t."it_forbindelse_uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_forbindelse_engagementer" s WHERE s."it_forbindelse_uuid" = t."it_forbindelse_uuid" AND s."engagement_uuid" = t."engagement_uuid");
@@ -399,6 +414,7 @@ INSERT INTO "it_forbindelse_engagementer" ("it_forbindelse_uuid", "engagement_uu
 
 -- staging ledere
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_ledere" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "ledertype_uuid" varchar(36), "ledertype_titel" varchar(250), "niveautype_uuid" varchar(36), "niveautype_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_ledere_key" ON "mocdc_stg_ledere" ("uuid");
 
 -- delete vanished rows of ledere
 DELETE FROM "ledere" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'ledere' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_ledere" s WHERE s."uuid" = t."uuid");
@@ -409,6 +425,7 @@ INSERT INTO "ledere" ("uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid", "le
 
 -- staging leder_ansvar
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_leder_ansvar" ("leder_uuid" varchar(36), "lederansvar_uuid" varchar(36), "lederansvar_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_leder_ansvar_key" ON "mocdc_stg_leder_ansvar" ("leder_uuid", "lederansvar_uuid");
 
 -- delete vanished rows of leder_ansvar
 DELETE FROM "leder_ansvar" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'leder_ansvar' AND k."k1" = t."leder_uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_leder_ansvar" s WHERE s."leder_uuid" = t."leder_uuid" AND s."lederansvar_uuid" = t."lederansvar_uuid");
@@ -419,6 +436,7 @@ INSERT INTO "leder_ansvar" ("leder_uuid", "lederansvar_uuid", "lederansvar_titel
 
 -- staging kle
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_kle" ("uuid" varchar(36), "enhed_uuid" varchar(36), "kle_aspekt_uuid" varchar(36), "kle_aspekt_titel" varchar(250), "kle_nummer_uuid" varchar(36), "kle_nummer_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_kle_key" ON "mocdc_stg_kle" ("uuid", "kle_aspekt_uuid");
 
 -- delete vanished rows of kle
 DELETE FROM "kle" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'kle' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_kle" s WHERE s."uuid" = t."uuid" AND s."kle_aspekt_uuid" = t."kle_aspekt_uuid");
@@ -429,6 +447,7 @@ INSERT INTO "kle" ("uuid", "enhed_uuid", "kle_aspekt_uuid", "kle_aspekt_titel", 
 
 -- staging enhedssammenkobling
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enhedssammenkobling" ("uuid" varchar(36), "enhed1_uuid" varchar(36), "enhed2_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_enhedssammenkobling_key" ON "mocdc_stg_enhedssammenkobling" ("uuid");
 
 -- delete vanished rows of enhedssammenkobling
 DELETE FROM "enhedssammenkobling" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'enhedssammenkobling' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_enhedssammenkobling" s WHERE s."uuid" = t."uuid");
@@ -439,6 +458,7 @@ INSERT INTO "enhedssammenkobling" ("uuid", "enhed1_uuid", "enhed2_uuid", "startd
 
 -- staging mocdc_objects
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_objects" ("type" varchar(32), "uuid" varchar(36), "json" text, "next_change" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_mocdc_objects_key" ON "mocdc_stg_mocdc_objects" ("type", "uuid");
 
 -- delete vanished rows of mocdc_objects
 DELETE FROM "mocdc_objects" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'mocdc_objects' AND k."k1" = t."type" AND k."k2" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_mocdc_objects" s WHERE s."type" = t."type" AND s."uuid" = t."uuid");
@@ -448,6 +468,7 @@ INSERT INTO "mocdc_objects" AS t ("type", "uuid", "json", "next_change") SELECT 
 
 -- staging mocdc_refs
 CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_refs" ("ref" varchar(36), "type" varchar(32), "uuid" varchar(36)) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS "mocdc_stg_mocdc_refs_key" ON "mocdc_stg_mocdc_refs" ("ref", "type", "uuid");
 
 -- delete vanished rows of mocdc_refs
 DELETE FROM "mocdc_refs" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'mocdc_refs' AND k."k1" = t."type" AND k."k2" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_mocdc_refs" s WHERE s."ref" = t."ref" AND s."type" = t."type" AND s."uuid" = t."uuid");
@@ -479,4 +500,15 @@ DELETE FROM "kvittering" WHERE "slut_levering_tid" < $1 AND "id" < $2;
 
 -- kvittering
 INSERT INTO "kvittering" ("query_tid", "start_levering_tid", "slut_levering_tid") VALUES ($1, $2, $3);
+
+-- rows that show a changed class (or facet)
+SELECT DISTINCT "uuid" FROM "klasser" WHERE "facet_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "enheder" WHERE "enhedstype_uuid" IN ($1, $2) OR "enhedsniveau_uuid" IN ($1, $2) OR "tidsregistrering_uuid" IN ($1, $2) OR "opmærkning_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "adresser" WHERE "adressetype_uuid" IN ($1, $2) OR "synlighed_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "engagementer" WHERE "engagementstype_uuid" IN ($1, $2) OR "primærtype_uuid" IN ($1, $2) OR "stillingsbetegnelse_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "tilknytninger" WHERE "tilknytningstype_uuid" IN ($1, $2) OR "stillingsbetegnelse_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "orlover" WHERE "orlovstype_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "ledere" WHERE "ledertype_uuid" IN ($1, $2) OR "niveautype_uuid" IN ($1, $2);
+SELECT DISTINCT "leder_uuid" FROM "leder_ansvar" WHERE "lederansvar_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "kle" WHERE "kle_aspekt_uuid" IN ($1, $2) OR "kle_nummer_uuid" IN ($1, $2);
 
