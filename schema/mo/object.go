@@ -98,9 +98,10 @@ func (o *Object) At(p Period) *Version {
 }
 
 // Changed lists the names of the fields whose values differ between prev
-// and next in any part of validity time, sorted. "validity" is listed when
-// the periods in which the object is valid differ. A nil prev (a create)
-// lists every field that is set somewhere in next.
+// and next in any part of validity time where both are valid, sorted.
+// "validity" is listed when the periods in which the object is valid
+// differ (a termination changes only that). A nil prev (a create) lists
+// every field that is set somewhere in next.
 func Changed(prev, next *Object) []string {
 	set := map[string]bool{}
 	if prev == nil {
@@ -117,7 +118,9 @@ func Changed(prev, next *Object) []string {
 	for i := 0; i+1 < len(bounds); i++ {
 		seg := Period{From: bounds[i], To: bounds[i+1]}
 		a, b := prev.At(seg), next.At(seg)
-		if a == nil && b == nil {
+		if b == nil || (a == nil && len(prev.Validities) > 0) {
+			// Valid on one side only: that is the validity change, not a
+			// change of its fields.
 			continue
 		}
 		for _, k := range fieldNames(a, b) {
@@ -203,7 +206,9 @@ func boundaries(objs ...*Object) []time.Time {
 // compare as sets (they are kept sorted).
 func Equal(a, b any) bool {
 	if a == nil || b == nil {
-		return a == nil && b == nil
+		// An empty list is no value either.
+		empty := func(x any) bool { l, ok := x.([]string); return x == nil || ok && len(l) == 0 }
+		return empty(a) && empty(b)
 	}
 	if as, ok := a.([]string); ok {
 		bs, ok := b.([]string)
