@@ -12,6 +12,7 @@ import (
 
 	"github.com/os2mo-cdc/mocdc/capture"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
+	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
 
 // Config is the one YAML file every subcommand reads. Values may refer to
@@ -24,6 +25,8 @@ type Config struct {
 	Metrics MetricsConfig  `yaml:"metrics"`
 	Demo    DemoConfig     `yaml:"demo"`
 	Ledger  ledger.Config  `yaml:"ledger"`
+
+	Mirrors []mirror.Config `yaml:"mirrors"`
 }
 
 // StoreConfig locates the MO store.

@@ -21,6 +21,8 @@ Usage:
   mocdc run --config FILE              capture plus the configured sinks (and the demo) in one process
   mocdc config check --config FILE     check a configuration file and name every wrong key or value
   mocdc sink ledger --config FILE      append every MO write and read to the audit ledger (mo.ledger)
+  mocdc sink mirror --config FILE --target NAME [--rebuild]
+                                       keep one SQL mirror target (OS2mo SQL export tables) up to date
   mocdc ledger keygen --out DIR        make the Ed25519 key pair that signs ledger checkpoints
   mocdc ledger verify --config FILE [--public-key FILE] [--topic T]
                                        check every hash link, sequence and signature of the ledger
@@ -62,12 +64,13 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 		return runAll(ctx, log, rest)
 	case "sink":
 		if len(rest) == 0 {
-			return fmt.Errorf("usage: mocdc sink ledger --config FILE")
+			return fmt.Errorf("usage: mocdc sink ledger|mirror --config FILE ...")
 		}
 		switch rest[0] {
 		case "ledger":
 			return runLedgerSink(ctx, log, rest[1:])
-			// The mirror sink adds its case "mirror" here.
+		case "mirror":
+			return runSinkMirror(ctx, log, rest[1:])
 		}
 		return fmt.Errorf("unknown sink %q\n\n%s", rest[0], usage)
 	case "ledger":

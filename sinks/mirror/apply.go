@@ -88,8 +88,8 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		recs = append(recs, r)
 	}
 	phase := func(name string, start time.Time) {
-		if traceSQL != nil {
-			traceSQL("phase "+name, time.Since(start))
+		if s.trace != nil {
+			s.trace("phase "+name, time.Since(start))
 		}
 	}
 	t0 := time.Now()
@@ -305,36 +305,6 @@ func (m *Mirror) rollDay(ctx context.Context, s *session, today mo.Date) ([]objK
 	return due, nil
 }
 
-// writeState writes the batch's objects and references, and the new
-// next_change of the objects due today. Objects new to the mirror (no
-// previous state) own no rows yet, so they are not listed as owners.
-func (m *Mirror) writeState(ctx context.Context, s *session, st *state, changes map[objKey]*change, prev map[objKey]*mo.Object, due []objKey, today mo.Date, written map[string]int) error {
-	objs, refs := newTableWrite(m.sc.table(tObjects)), newTableWrite(m.sc.table(tRefs))
-	for k, c := range changes {
-		if prev[k] != nil {
-			objs.owner(string(k.typ), k.uuid)
-			refs.owner(string(k.typ), k.uuid)
-		}
-		if c.obj == nil {
-			continue
-		}
-		objs.add(k, row{"type": string(k.typ), "uuid": k.uuid, "json": c.raw, "next_change": m.nextChange(c.obj, today)})
-		for _, r := range refsOf(c.obj) {
-			refs.add(k, row{"ref": r, "type": string(k.typ), "uuid": k.uuid})
-		}
-	}
-	for _, k := range due {
-		if _, ok := changes[k]; ok {
-			continue
-		}
-		if o := st.get(k); o != nil {
-			objs.owner(string(k.typ), k.uuid)
-			objs.add(k, row{"type": string(k.typ), "uuid": k.uuid, "json": st.raw[k], "next_change": m.nextChange(o, today)})
-		}
-	}
-	return m.flush(ctx, s, []*tableWrite{objs, refs}, written)
-}
-
 // nextChange is when the object's rows next change by themselves: every
 // object in actual mode; in historic mode only the classes, facets and IT
 // systems whose names the export shows as of today.
@@ -382,117 +352,4 @@ func (m *Mirror) derive(ctx context.Context, st *state, set map[objKey]bool, pre
 		}
 	}
 	return out, nil
-}
-
-// check validates the rows; rows of an object changed in the batch fail
-// the record that changed it, others (which only a computed value could
-// break) fail the batch.
-func (m *Mirror) check(writes []*tableWrite, changes map[objKey]*change) error {
-	var failed []runner.RecordError
-	var other []string
-	seen := map[objKey]bool{}
-	for _, w := range writes {
-		for _, p := range w.validate() {
-			msg := fmt.Sprintf("%s %s: %s.%s %s", p.owner.typ, p.owner.uuid, p.table, p.column, p.reason)
-			c, ok := changes[p.owner]
-			switch {
-			case ok && !seen[p.owner]:
-				seen[p.owner] = true
-				failed = append(failed, runner.RecordError{Record: c.rec, Err: errors.New(msg)})
-			case !ok:
-				other = append(other, msg)
-			}
-		}
-	}
-	if len(failed) > 0 {
-		return &runner.BatchError{Failed: failed}
-	}
-	if len(other) > 0 {
-		return runner.Permanent(fmt.Errorf("computed rows the target would reject: %v", other))
-	}
-	return nil
-}
-
-// flush replaces the rows of the writes' owners: owner keys and rows go to
-// staging, then per table the vanished rows are deleted and the rest
-// upserted. Owners that had no rows before (objects new to the mirror)
-// are not listed: nothing of theirs can vanish or be updated.
-func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, written map[string]int) error {
-	var keys [][]any
-	for _, w := range writes {
-		for o := range w.owners {
-			keys = append(keys, []any{w.t.Name, o[0], o[1]})
-		}
-	}
-	if len(keys) > 0 {
-		if err := m.execAll(ctx, s, m.d.ClearStaging(keysTable)); err != nil {
-			return err
-		}
-		if err := m.load(ctx, s, keysTable, keys); err != nil {
-			return err
-		}
-	}
-	for _, w := range writes {
-		if len(w.owners) == 0 && len(w.rows) == 0 {
-			continue
-		}
-		if len(w.owners) == 0 && !m.stagedOnly {
-			// Only new owners: their rows go straight in.
-			if err := m.loadInto(ctx, s, w.t, w.rows); err != nil {
-				return err
-			}
-			written[w.t.Name] += len(w.rows)
-			continue
-		}
-		if err := m.execAll(ctx, s, m.d.ClearStaging(w.t)); err != nil {
-			return err
-		}
-		if len(w.rows) > 0 {
-			if err := m.load(ctx, s, w.t, w.rows); err != nil {
-				return err
-			}
-		}
-		if len(w.owners) > 0 {
-			if _, err := s.exec(ctx, m.d.DeleteVanished(w.t)); err != nil {
-				return fmt.Errorf("delete from %s: %w", w.t.Name, err)
-			}
-		}
-		if len(w.rows) == 0 {
-			continue
-		}
-		update, insert := m.d.Upsert(w.t)
-		if update != "" && len(w.owners) > 0 {
-			if _, err := s.exec(ctx, update); err != nil {
-				return fmt.Errorf("update %s: %w", w.t.Name, err)
-			}
-		}
-		if _, err := s.exec(ctx, insert); err != nil {
-			return fmt.Errorf("insert into %s: %w", w.t.Name, err)
-		}
-		written[w.t.Name] += len(w.rows)
-	}
-	return nil
-}
-
-func (m *Mirror) execAll(ctx context.Context, s *session, qs []string) error {
-	for _, q := range qs {
-		if _, err := s.exec(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *Mirror) loadInto(ctx context.Context, s *session, t *Table, rows [][]any) error {
-	if traceSQL != nil {
-		defer func(start time.Time) { traceSQL("LOAD INTO "+t.Name, time.Since(start)) }(time.Now())
-	}
-	return m.d.LoadInto(ctx, s, t, rows)
-}
-
-func (m *Mirror) load(ctx context.Context, s *session, t *Table, rows [][]any) error {
-	if traceSQL != nil {
-		defer func(start time.Time) { traceSQL("LOAD "+t.Name, time.Since(start)) }(time.Now())
-	}
-	return m.d.Load(ctx, s, t, rows)
 }

@@ -101,15 +101,20 @@ const (
 type session struct {
 	conn *sql.Conn
 	tx   *sql.Tx
+	// trace, when set (benchmarks), receives each statement's duration.
+	trace func(q string, d time.Duration)
 }
 
-// traceSQL, when set (benchmarks), receives every statement's duration.
-var traceSQL func(q string, d time.Duration)
+func (s *session) timed(q string) func() {
+	if s.trace == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { s.trace(q, time.Since(start)) }
+}
 
 func (s *session) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if traceSQL != nil {
-		defer func(start time.Time) { traceSQL(q, time.Since(start)) }(time.Now())
-	}
+	defer s.timed(q)()
 	res, err := s.tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n\tin: %s", err, abbreviate(q))

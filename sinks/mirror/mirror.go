@@ -34,6 +34,8 @@ type Mirror struct {
 	// staged, once set, makes every write go through staging: a direct
 	// load met a key that should not have existed.
 	stagedOnly bool
+	// trace receives statement durations (benchmarks).
+	trace func(q string, d time.Duration)
 }
 
 var (
@@ -47,6 +49,9 @@ type Option func(*Mirror)
 // WithClock replaces time.Now: it decides which day the actual-state rows
 // are for and stamps kvittering.
 func WithClock(now func() time.Time) Option { return func(m *Mirror) { m.now = now } }
+
+// withTrace hands every statement's duration to f (benchmarks).
+func withTrace(f func(q string, d time.Duration)) Option { return func(m *Mirror) { m.trace = f } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(m *Mirror) { m.log = l } }
@@ -172,7 +177,7 @@ func (m *Mirror) begin(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &session{conn: m.conn, tx: tx}, nil
+	return &session{conn: m.conn, tx: tx, trace: m.trace}, nil
 }
 
 // dropSession gives the session back after a failure; the next Apply

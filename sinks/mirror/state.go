@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
@@ -105,9 +104,7 @@ func (st *state) load(ctx context.Context, keys []objKey) error {
 }
 
 func (st *state) query(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error {
-	if traceSQL != nil {
-		defer func(start time.Time) { traceSQL(q, time.Since(start)) }(time.Now())
-	}
+	defer st.s.timed(q)()
 	rows, err := st.s.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("%w\n\tin: %s", err, abbreviate(q))

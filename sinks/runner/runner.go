@@ -56,9 +56,10 @@ type Runner struct {
 	log  *slog.Logger
 	m    *metrics
 
-	mu   sync.Mutex
-	hwm  map[TopicPartition]int64 // high watermark per owned partition
-	next map[TopicPartition]int64 // next offset to apply per owned partition
+	mu     sync.Mutex
+	hwm    map[TopicPartition]int64 // high watermark per owned partition
+	next   map[TopicPartition]int64 // next offset to apply per owned partition
+	warned map[TopicPartition]bool  // offset past the end reported
 
 	records, batches, deadLetters atomic.Int64
 	closeOnce                     sync.Once
@@ -85,10 +86,11 @@ func New(cfg Config, sink Sink, deps Deps) (*Runner, error) {
 	}
 	r := &Runner{
 		cfg: cfg, deps: deps, sink: sink,
-		log:  deps.Logger.With(slog.String("sink", deps.Name)),
-		m:    newMetrics(deps.Registry, deps.Name),
-		hwm:  map[TopicPartition]int64{},
-		next: map[TopicPartition]int64{},
+		log:    deps.Logger.With(slog.String("sink", deps.Name)),
+		m:      newMetrics(deps.Registry, deps.Name),
+		hwm:    map[TopicPartition]int64{},
+		next:   map[TopicPartition]int64{},
+		warned: map[TopicPartition]bool{},
 	}
 	opts := append(append([]kgo.Opt(nil), deps.KafkaOpts...),
 		kgo.ConsumerGroup(cfg.Group),
@@ -235,11 +237,17 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 		r.mu.Lock()
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			tp := TopicPartition{p.Topic, p.Partition}
+			// Records of a partition the runner keeps no offset for are
+			// passed on: the sink skips what it already has.
 			next, owned := r.next[tp]
-			if !owned {
-				return // revoked meanwhile; its new owner reads it
+			if owned {
+				r.hwm[tp] = p.HighWatermark
+				if p.HighWatermark < next && !r.warned[tp] {
+					r.warned[tp] = true
+					r.log.Error("the target has stored an offset past the end of the partition: was the topic deleted and created again? Nothing new of this partition will be applied until the offset is reached; run the mirror once with --rebuild to start over",
+						slog.String("topic", tp.Topic), slog.Int("partition", int(tp.Partition)), slog.Int64("offset", next), slog.Int64("end", p.HighWatermark))
+				}
 			}
-			r.hwm[tp] = p.HighWatermark
 			for _, k := range p.Records {
 				if k.Offset < next {
 					continue // before the target's offset: already applied

@@ -21,6 +21,28 @@ func TestConformanceMemSink(t *testing.T) {
 	runnertest.Run(t, runnertest.MemHarness())
 }
 
+// opaqueSink hides which record failed: the runner must find it itself by
+// splitting the batch.
+type opaqueSink struct{ *runnertest.MemSink }
+
+func (o opaqueSink) Apply(ctx context.Context, b *runner.Batch) error {
+	err := o.MemSink.Apply(ctx, b)
+	var be *runner.BatchError
+	if errors.As(err, &be) {
+		return runner.Permanent(errors.New("the target rejected the batch"))
+	}
+	return err
+}
+
+func TestConformanceFindsTheRecordByBisection(t *testing.T) {
+	mem := runnertest.MemHarness()
+	runnertest.Run(t, func(t *testing.T, prefix string) *runnertest.Target {
+		tg := mem(t, prefix)
+		tg.Sink = opaqueSink{tg.Sink.(*runnertest.MemSink)}
+		return tg
+	})
+}
+
 func TestBackoffIsCappedAndJittered(t *testing.T) {
 	b := runner.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	seen := map[time.Duration]bool{}
