@@ -30,7 +30,7 @@ func oracleCTE(classes ...string) string {
     AND EXISTS (SELECT 1 FROM actual_state.%[1]s_tils_%[2]s t WHERE t.%[1]s_registrering_id = r.id
                 AND t.%[2]s = '%[3]s' AND (t.virkning).timeperiod @> now()))`, c, tils, active))
 	}
-	return "WITH " + strings.Join(parts, ",\n")
+	return "WITH RECURSIVE " + strings.Join(parts, ",\n")
 }
 
 // attr and rel are scalar subqueries for the value valid now.
@@ -70,18 +70,33 @@ var oracleQueries = map[string]struct {
 			attr("klasse", "attr_egenskaber", "titel", "k.reg") + `, ` + rel("klasse", "facet", "k.reg", "") + ` FROM cur_klasse k`,
 	},
 	"enheder": {
-		[]string{"uuid", "navn", "bvn", "enhedstype_uuid", "enhedstype_titel"},
-		oracleCTE("organisationenhed", "klasse") + ` SELECT e.uuid, ` + attr("organisationenhed", "attr_egenskaber", "enhedsnavn", "e.reg") + `, ` +
+		[]string{"uuid", "navn", "bvn", "enhedstype_uuid", "enhedstype_titel", "organisatorisk_sti"},
+		oracleCTE("organisationenhed", "klasse") + `,
+		units AS (SELECT e.uuid, ` + attr("organisationenhed", "attr_egenskaber", "enhedsnavn", "e.reg") + ` AS navn,
+			` + rel("organisationenhed", "overordnet", "e.reg", "") + ` AS parent FROM cur_organisationenhed e),
+		path(uuid, up, sti, depth) AS (
+			SELECT uuid, parent, navn, 0 FROM units
+			UNION ALL SELECT p.uuid, u.parent, u.navn || '\' || p.sti, p.depth + 1 FROM path p JOIN units u ON u.uuid = p.up WHERE p.depth < 64),
+		sti AS (SELECT DISTINCT ON (uuid) uuid, sti FROM path ORDER BY uuid, depth DESC)
+		SELECT e.uuid, ` + attr("organisationenhed", "attr_egenskaber", "enhedsnavn", "e.reg") + `, ` +
 			attr("organisationenhed", "attr_egenskaber", "brugervendtnoegle", "e.reg") + `, ` + rel("organisationenhed", "enhedstype", "e.reg", "") + `, ` +
-			klasseTitel(rel("organisationenhed", "enhedstype", "e.reg", "")) + ` FROM cur_organisationenhed e`,
+			klasseTitel(rel("organisationenhed", "enhedstype", "e.reg", "")) + `, sti.sti
+		FROM cur_organisationenhed e JOIN sti ON sti.uuid = e.uuid`,
 	},
 	"engagementer": {
-		[]string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "engagementstype_uuid"},
-		oracleCTE("organisationfunktion", "klasse") + ` SELECT f.uuid, ` + attr("organisationfunktion", "attr_egenskaber", "brugervendtnoegle", "f.reg") + `, ` +
-			rel("organisationfunktion", "tilknyttedebrugere", "f.reg", "") + `, ` + rel("organisationfunktion", "tilknyttedeenheder", "f.reg", "") + `, ` +
-			rel("organisationfunktion", "opgaver", "f.reg", "") + `, ` + klasseTitel(rel("organisationfunktion", "opgaver", "f.reg", "")) + `, ` +
-			rel("organisationfunktion", "organisatoriskfunktionstype", "f.reg", "") + ` FROM cur_organisationfunktion f
-			WHERE ` + attr("organisationfunktion", "attr_egenskaber", "funktionsnavn", "f.reg") + ` = 'Engagement'`,
+		[]string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "engagementstype_uuid", "primær_boolean"},
+		oracleCTE("organisationfunktion", "klasse") + `,
+		eng AS (SELECT f.uuid, ` + attr("organisationfunktion", "attr_egenskaber", "brugervendtnoegle", "f.reg") + ` AS bvn, ` +
+			rel("organisationfunktion", "tilknyttedebrugere", "f.reg", "") + ` AS person, ` + rel("organisationfunktion", "tilknyttedeenheder", "f.reg", "") + ` AS unit, ` +
+			rel("organisationfunktion", "opgaver", "f.reg", "") + ` AS job, ` + klasseTitel(rel("organisationfunktion", "opgaver", "f.reg", "")) + ` AS job_title, ` +
+			rel("organisationfunktion", "organisatoriskfunktionstype", "f.reg", "") + ` AS etype,
+			coalesce((SELECT ` + attr("klasse", "attr_egenskaber", "omfang", "k.reg") + ` FROM cur_klasse k WHERE k.uuid = ` +
+			rel("organisationfunktion", "primær", "f.reg", "") + `), '0') AS scope
+			FROM cur_organisationfunktion f
+			WHERE ` + attr("organisationfunktion", "attr_egenskaber", "funktionsnavn", "f.reg") + ` = 'Engagement'),
+		best AS (SELECT DISTINCT ON (person) person, uuid FROM eng ORDER BY person, (CASE WHEN scope ~ '^[0-9]+$' THEN scope::int ELSE 0 END) DESC, uuid)
+		SELECT e.uuid, e.bvn, e.person, e.unit, e.job, e.job_title, e.etype, (best.uuid IS NOT NULL)::text
+		FROM eng e LEFT JOIN best ON best.uuid = e.uuid`,
 	},
 	"ledere": {
 		[]string{"uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid"},
