@@ -150,6 +150,7 @@ func sqlQuery(db *sql.DB) func(string) ([][]*string, error) {
 func TestMirrorEndToEnd(t *testing.T) {
 	pgDSN := testenv.NewPostgresDB(t, "mirror")
 	myDSN := testenv.NewMySQLDB(t, "mirror")
+	histDSN := testenv.NewPostgresDB(t, "mirror_hist")
 	e := newE2E(t, 60, fmt.Sprintf(`mirrors:
   - name: pg
     dialect: postgres
@@ -160,10 +161,15 @@ func TestMirrorEndToEnd(t *testing.T) {
     dialect: mysql
     dsn: %s
     mode: actual
-`, pgDSN, myDSN))
+  - name: pghist
+    dialect: postgres
+    dsn: %s
+    mode: historic
+`, pgDSN, myDSN, histDSN))
 	e.spawn("capture", "--config", e.config)
 	pg1 := e.spawn("sink", "mirror", "--config", e.config, "--target", "pg")
 	maria := e.spawn("sink", "mirror", "--config", e.config, "--target", "maria")
+	hist := e.spawn("sink", "mirror", "--config", e.config, "--target", "pghist")
 	e.waitSnapshot()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -191,6 +197,8 @@ func TestMirrorEndToEnd(t *testing.T) {
 		kills++
 		if kills == 3 {
 			pg1.kill() // scale in: pg2 takes over pg1's partitions
+			hist.kill()
+			hist = e.spawn("sink", "mirror", "--config", e.config, "--target", "pghist")
 		}
 	}
 	_ = pg2
@@ -238,6 +246,52 @@ func TestMirrorEndToEnd(t *testing.T) {
 		}
 		for name, read := range targets {
 			compare(t, name, table, q.columns, want, mirrorRows(t, read, name == "mariadb", table, q.columns))
+		}
+	}
+	// Historic mode: one row per validity period; the row that covers
+	// today equals the actual-state oracle (computed columns aside, which
+	// historic mode leaves NULL like OS2mo), and a uuid's periods never
+	// overlap.
+	histPool, err := pgxpool.New(context.Background(), histDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer histPool.Close()
+	for _, table := range []string{"brugere", "engagementer", "enheder"} {
+		q := oracleQueries[table]
+		cols := q.columns
+		if table != "brugere" {
+			cols = cols[:len(cols)-1] // organisatorisk_sti / primær_boolean: NULL in historic mode
+		}
+		want := oracle(t, e.pool, table)
+		for u, w := range want {
+			want[u] = w[:len(cols)-1]
+		}
+		covering := fmt.Sprintf("SELECT %s FROM %s WHERE startdato <= to_char(now() AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD') AND slutdato >= to_char(now() AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD')",
+			strings.Join(cols, ", "), table)
+		var rows [][]*string
+		for wait := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+			rows, err = pgQuery(histPool)(covering)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == len(want) || time.Now().After(wait) {
+				break
+			}
+		}
+		got := map[string][]string{}
+		for _, r := range rows {
+			if _, dup := got[*r[0]]; dup {
+				t.Errorf("historic %s: two rows of %s cover today", table, *r[0])
+			}
+			got[*r[0]] = texts(r[1:])
+		}
+		compare(t, "historic", table, cols, want, got)
+		var overlaps int
+		_ = histPool.QueryRow(context.Background(), fmt.Sprintf(`SELECT count(*) FROM %[1]s a JOIN %[1]s b ON a.uuid = b.uuid AND a.id < b.id
+			AND a.startdato <= b.slutdato AND b.startdato <= a.slutdato`, table)).Scan(&overlaps)
+		if overlaps > 0 {
+			t.Errorf("historic %s: %d overlapping periods of one uuid", table, overlaps)
 		}
 	}
 	t.Logf("%d kills of the MariaDB mirror, one PostgreSQL instance removed", kills)
