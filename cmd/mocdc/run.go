@@ -4,13 +4,19 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
 
-// runAll runs capture, the ledger builder when ledger.private_key_file is
-// set, and the demo load when enabled, in one process.
+// runAll runs capture, every configured mirror target, the ledger builder
+// when ledger.private_key_file is set, and the demo load when enabled, in
+// one process.
 func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	path := fs.String("config", "mocdc.yaml", "configuration file")
@@ -39,6 +45,21 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer closeFn()
 	g.Go(func() error { return c.Run(ctx) })
+	for _, m := range cfg.Mirrors {
+		mc, err := mirrorTarget(cfg, m.Name, os.ReadFile)
+		if err != nil {
+			return err
+		}
+		mlog := log.With(slog.String("component", "mirror"))
+		g.Go(func() error {
+			return mirror.Run(ctx, mc, mirror.RunDeps{
+				KafkaOpts: kafkaOpts(cfg, mlog),
+				Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+				Logger:    mlog,
+				Registry:  prometheus.WrapRegistererWith(prometheus.Labels{"target": m.Name}, reg),
+			})
+		})
+	}
 	if cfg.Ledger.PrivateKeyFile != "" {
 		b, err := newLedgerBuilder(cfg, log, reg)
 		if err != nil {

@@ -384,6 +384,14 @@ func TestRebuildFromTopics(t *testing.T) {
 			done <- Run(ctx, cfg, RunDeps{KafkaOpts: []kgo.Opt{kgo.SeedBrokers(k.brokers...)}, Topics: k.topics, Rebuild: true, Clock: fixedClock,
 				Logger: slog.New(slog.NewTextHandler(&logBuf, nil)), ProgressEvery: 200 * time.Millisecond})
 		}()
+		// The old offsets are still there until the rebuild has dropped
+		// them: wait for it to be under way before waiting to catch up.
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logBuf.String(), "mirror ready"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("the rebuild never got ready:\n%s", logBuf.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		k.waitCaughtUp(t, db, d, time.Minute)
 		assertTables(t, db, d, want, 10*time.Second)
 		time.Sleep(500 * time.Millisecond)
