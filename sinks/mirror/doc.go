@@ -20,17 +20,20 @@
 //
 // Files, in the order a change flows through them:
 //
-//	config.go   – the `mirrors:` entry of the YAML
-//	run.go      – Run: open, prepare, run the runner (cmd and tests)
-//	schema.go   – Prepare: create missing tables, refuse differing ones, rebuild
-//	tables.go   – the export tables and the mirror's own, as data
-//	apply.go    – Apply: the transaction, step by step
-//	state.go    – the object state and reference tables
-//	cascade.go  – which objects to recompute when something changes
-//	derive.go   – computed columns: path, managers, primary engagement, titles
-//	export.go   – MO object → export rows, per type
-//	rows.go     – row values, validation against the columns
-//	dialect.go  – the seam between databases; postgres.go, mysql.go, mssql.go
+//	config.go     – the `mirrors:` entry of the YAML
+//	run.go        – Run: open, prepare, run the runner (cmd and tests)
+//	schema.go     – Prepare: create missing tables, refuse differing ones, rebuild
+//	tables.go     – the export tables and the mirror's own, as data
+//	mirror.go     – the Mirror, its session and offsets
+//	apply.go      – Apply: the transaction, step by step
+//	state.go      – the object state and reference tables
+//	cascade.go    – which objects to recompute when something changes
+//	derive.go     – computed columns: path, managers, primary engagement, titles
+//	export.go     – MO object → export rows, per type
+//	rows.go       – row values, validation against the columns
+//	write.go      – state and rows into the tables: staging, delete, upsert
+//	dialect.go    – the seam between databases; postgres.go, mysql.go, mssql.go
+//	statements.go – the plain statements, per dialect (golden-tested)
 //
 // docs/mirror.md is the manual for BI users and operators.
 package mirror

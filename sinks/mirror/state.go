@@ -10,9 +10,9 @@ import (
 )
 
 // The mirror keeps the latest state of every object it mirrors in the
-// target itself (mocdc_objects, as the event's object JSON) together with
-// the uuids each object refers to (mocdc_refs), written in the same
-// transaction as the rows. The computed columns are derived from these
+// target itself — mocdc_objects holds each object's latest event (whose
+// "object" is the state) — together with the uuids each object refers to
+// (mocdc_refs), written in the same transaction as the rows. The computed columns are derived from these
 // tables inside the apply transaction, so they come out right after a
 // restart without re-reading Kafka, and across instances that own
 // different partitions.
