@@ -146,7 +146,7 @@ func TestHeartbeatAdvancesIdleSlot(t *testing.T) {
 	}
 	defer op.Close()
 	ctx := context.Background()
-	if _, err := op.Exec(ctx, `CREATE TABLE noise AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 50000) g`); err != nil {
+	if _, err := op.Exec(ctx, `CREATE TABLE noise AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 200000) g`); err != nil {
 		t.Fatal(err)
 	}
 	var after string
@@ -168,7 +168,9 @@ func TestHeartbeatAdvancesIdleSlot(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(6 * time.Second) // the lag gauge is sampled every 5 s
-	if lag := gauge(c.metrics.slotLag); lag <= 0 || lag > 16<<20 {
-		t.Errorf("slot lag gauge %v, want a small positive number of bytes", lag)
+	// The other database wrote tens of MB of WAL; a slot that did not
+	// advance would report all of it as lag.
+	if lag := gauge(c.metrics.slotLag); lag < 0 || lag > 16<<20 {
+		t.Errorf("slot lag gauge %v bytes, want under 16 MiB", lag)
 	}
 }
