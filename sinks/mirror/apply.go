@@ -93,7 +93,7 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		}
 	}
 	t0 := time.Now()
-	changes, newest, failed := m.decode(recs)
+	changes, commits, failed := m.decode(recs)
 	phase("decode", t0)
 	if len(failed) > 0 {
 		return &runner.BatchError{Failed: failed}
@@ -154,6 +154,12 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 	if err := m.storeOffsets(ctx, s, stored, b.End); err != nil {
 		return err
 	}
+	var newest time.Time
+	for _, c := range commits {
+		if c.After(newest) {
+			newest = c
+		}
+	}
 	if len(changes) > 0 {
 		var query any
 		if !newest.IsZero() {
@@ -173,6 +179,10 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		m.m.rows.WithLabelValues(t).Add(float64(n))
 	}
 	m.m.recomputed.Add(float64(recomputed))
+	visible := m.now()
+	for _, c := range commits {
+		m.m.visible.Observe(max(0, visible.Sub(c).Seconds()))
+	}
 	if !newest.IsZero() {
 		m.m.freshness.Set(float64(newest.Unix()))
 	}
@@ -182,11 +192,11 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 	return nil
 }
 
-// decode turns records into the last change per object and the newest
-// source commit time among them; records that are not valid events for
+// decode turns records into the last change per object and the source
+// commit times of the records (tombstones have none); records that are not valid events for
 // their topic are returned as failed. Records are parsed in parallel (JSON
 // decoding is most of the mirror's own CPU) and folded in order.
-func (m *Mirror) decode(recs []runner.Record) (map[objKey]*change, time.Time, []runner.RecordError) {
+func (m *Mirror) decode(recs []runner.Record) (map[objKey]*change, []time.Time, []runner.RecordError) {
 	type parsed struct {
 		k      objKey
 		c      *change
@@ -208,19 +218,19 @@ func (m *Mirror) decode(recs []runner.Record) (map[objKey]*change, time.Time, []
 	}
 	wg.Wait()
 	changes := map[objKey]*change{}
-	var newest time.Time
+	var commits []time.Time
 	var failed []runner.RecordError
 	for i, p := range out {
 		if p.err != nil {
 			failed = append(failed, runner.RecordError{Record: recs[i], Err: p.err})
 			continue
 		}
-		if p.commit.After(newest) {
-			newest = p.commit
+		if !p.commit.IsZero() {
+			commits = append(commits, p.commit)
 		}
 		changes[p.k] = p.c
 	}
-	return changes, newest, failed
+	return changes, commits, failed
 }
 
 // parse reads one record: a tombstone or delete event deletes the object,

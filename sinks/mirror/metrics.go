@@ -11,6 +11,7 @@ type metrics struct {
 	recomputed prometheus.Counter
 	freshness  prometheus.Gauge
 	rollovers  prometheus.Counter
+	visible    prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, sink string) *metrics {
@@ -25,5 +26,8 @@ func newMetrics(reg prometheus.Registerer, sink string) *metrics {
 			Help: "Commit time in the MO store of the newest change applied (kvittering.query_tid), as a Unix time."}),
 		rollovers: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_mirror_day_rollovers_total", ConstLabels: l,
 			Help: "Times the mirror recomputed rows because the date changed."}),
+		visible: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_sink_mirror_commit_to_visible_seconds", ConstLabels: l,
+			Help:    "Per applied change: from its commit in the MO store to the commit that made its rows visible in the mirror (same clock on one machine; skewed across machines).",
+			Buckets: []float64{.025, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300}}),
 	}
 }
