@@ -42,29 +42,53 @@ func (v Version) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON wrote. UUID lists come back as
 // []string and numbers as int64 when whole.
 func (v *Version) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	// One pass into generic values (decoding field by field through
+	// json.RawMessage scanned every byte several times — most of a sink's
+	// CPU); the validity is then read from the map.
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	v.Fields = make(map[string]any, len(raw))
-	for k, r := range raw {
-		if k == "validity" {
-			if err := json.Unmarshal(r, &v.Validity); err != nil {
-				return fmt.Errorf("validity: %w", err)
-			}
-			if err := v.Validity.Validate(); err != nil {
-				return err
-			}
-			v.Period = v.Validity.Period()
-			continue
-		}
-		var x any
-		if err := json.Unmarshal(r, &x); err != nil {
-			return fmt.Errorf("field %s: %w", k, err)
-		}
-		v.Fields[k] = normalise(x)
+	if m == nil {
+		return fmt.Errorf("version is null")
 	}
+	val, ok := m["validity"]
+	if ok {
+		delete(m, "validity")
+		vm, isMap := val.(map[string]any)
+		if val != nil && !isMap {
+			return fmt.Errorf("validity: want an object, got %T", val)
+		}
+		var err error
+		if v.Validity.From, err = dateField(vm, "from"); err != nil {
+			return err
+		}
+		if v.Validity.To, err = dateField(vm, "to"); err != nil {
+			return err
+		}
+		if err := v.Validity.Validate(); err != nil {
+			return err
+		}
+		v.Period = v.Validity.Period()
+	}
+	for k, x := range m {
+		m[k] = normalise(x)
+	}
+	v.Fields = m
 	return nil
+}
+
+// dateField reads an optional date of a decoded validity.
+func dateField(m map[string]any, name string) (*Date, error) {
+	switch x := m[name].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		d := Date(x)
+		return &d, nil
+	default:
+		return nil, fmt.Errorf("validity: %s must be a date string or null, got %T", name, x)
+	}
 }
 
 func normalise(x any) any {

@@ -103,10 +103,14 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		return err
 	}
 
+	absent := m.inv.absent(stored, b.End, changes)
 	written := map[string]int{}
 	recomputed := 0
 	if len(changes) > 0 || len(due) > 0 {
 		st := newState(s, m.d)
+		for k := range absent {
+			st.set(k, nil) // new to the mirror: nothing to look up
+		}
 		keys := make([]objKey, 0, len(changes)+len(due))
 		for k := range changes {
 			keys = append(keys, k)
@@ -175,6 +179,7 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 	}
 	phase("commit", t0)
 	committed = true
+	m.inv.committed(stored, b.End, changes)
 	for t, n := range written {
 		m.m.rows.WithLabelValues(t).Add(float64(n))
 	}

@@ -23,6 +23,12 @@ type Dialect interface {
 	Quote(ident string) string
 	// Param is the n-th (1-based) bind parameter.
 	Param(n int) string
+	// InList is the condition "col is one of n values" with its
+	// parameters numbered from first; ListArgs binds the values.
+	// PostgreSQL takes one array (its planner is slow with long lists of
+	// parameters), the others one parameter per value.
+	InList(col string, first, n int) string
+	ListArgs(vals []string) []any
 
 	// CreateTable returns the DDL that creates t with its keys and
 	// indexes, idempotent (nothing happens when t exists).

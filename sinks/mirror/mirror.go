@@ -34,6 +34,9 @@ type Mirror struct {
 	// staged, once set, makes every write go through staging: a direct
 	// load met a key that should not have existed.
 	stagedOnly bool
+	// inv knows which objects of the partitions this instance loaded
+	// from their start exist (inventory.go).
+	inv *inventory
 	// trace receives statement durations (benchmarks).
 	trace func(q string, d time.Duration)
 }
@@ -79,7 +82,7 @@ func New(db *sql.DB, cfg Config, topics event.Topics, opts ...Option) (*Mirror, 
 	if err != nil {
 		return nil, err
 	}
-	m := &Mirror{db: db, d: d, cfg: cfg, sc: newSchema(cfg.Mode), topics: topics, types: map[string]mo.Type{}, now: time.Now}
+	m := &Mirror{db: db, d: d, cfg: cfg, sc: newSchema(cfg.Mode), topics: topics, types: map[string]mo.Type{}, now: time.Now, inv: newInventory()}
 	for _, t := range Mirrored {
 		m.types[topics.Object(t)] = t
 	}

@@ -33,6 +33,9 @@ func (*mssql) Quote(ident string) string {
 
 func (*mssql) Param(n int) string { return fmt.Sprintf("@p%d", n) }
 
+func (d *mssql) InList(col string, first, n int) string { return inList(d, col, first, n) }
+func (*mssql) ListArgs(vals []string) []any             { return listArgs(vals) }
+
 func (d *mssql) colType(c Column) string {
 	switch c.Kind {
 	case String:

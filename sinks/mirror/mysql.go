@@ -38,6 +38,9 @@ func (*mysql) Quote(ident string) string {
 
 func (*mysql) Param(int) string { return "?" }
 
+func (d *mysql) InList(col string, first, n int) string { return inList(d, col, first, n) }
+func (*mysql) ListArgs(vals []string) []any             { return listArgs(vals) }
+
 func (d *mysql) colType(c Column) string {
 	switch c.Kind {
 	case String:

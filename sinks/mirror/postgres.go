@@ -28,6 +28,12 @@ func (*postgres) Quote(ident string) string {
 
 func (*postgres) Param(n int) string { return fmt.Sprintf("$%d", n) }
 
+func (*postgres) InList(col string, first, _ int) string {
+	return fmt.Sprintf("%s = ANY($%d::varchar[])", col, first)
+}
+
+func (*postgres) ListArgs(vals []string) []any { return []any{vals} }
+
 func (d *postgres) colType(c Column) string {
 	switch c.Kind {
 	case String:

@@ -41,6 +41,7 @@ func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
 		m.log.Warn(w)
 	}
 	if rebuild {
+		m.inv.reset()
 		for i := len(m.sc.tables) - 1; i >= 0; i-- {
 			t := m.sc.tables[i]
 			if _, err := m.db.ExecContext(ctx, m.d.DropTable(t)); err != nil {

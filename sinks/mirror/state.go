@@ -76,11 +76,7 @@ func (st *state) load(ctx context.Context, keys []objKey) error {
 	for typ, uuids := range byType {
 		for _, part := range chunks(uuids, chunkSize) {
 			q := sqlLoadObjects(d, len(part))
-			args := make([]any, 0, len(part)+1)
-			args = append(args, string(typ))
-			for _, u := range part {
-				args = append(args, u)
-			}
+			args := append([]any{string(typ)}, d.ListArgs(part)...)
 			if err := st.query(ctx, q, args, func(scan func(...any) error) error {
 				var uuid, raw string
 				if err := scan(&uuid, &raw); err != nil {
@@ -140,10 +136,7 @@ func (st *state) loadReferrers(ctx context.Context, typ mo.Type, refs []string) 
 	d := st.d
 	for _, part := range chunks(todo, chunkSize) {
 		q := sqlReferrers(d, len(part), typ != "")
-		args := make([]any, 0, len(part)+1)
-		for _, r := range part {
-			args = append(args, r)
-		}
+		args := d.ListArgs(part)
 		if typ != "" {
 			args = append(args, string(typ))
 		}
@@ -171,10 +164,7 @@ func (st *state) classUsers(ctx context.Context, classes []string) ([]objKey, er
 	seen := map[objKey]bool{}
 	var out []objKey
 	for _, part := range chunks(sortedUnique(append([]string(nil), classes...)), chunkSize) {
-		args := make([]any, len(part))
-		for i, c := range part {
-			args[i] = c
-		}
+		args := st.d.ListArgs(part)
 		for _, u := range classUses {
 			uargs := args
 			if st.d.Param(1) == st.d.Param(2) { // "?": one argument per placeholder

@@ -93,21 +93,40 @@ func sqlPruneKvittering(d Dialect) string {
 	return fmt.Sprintf("DELETE FROM %s WHERE %s < %s AND %s < %s", d.Quote(tKvittering), d.Quote("slut_levering_tid"), d.Param(1), d.Quote("id"), d.Param(2))
 }
 
-// sqlLoadObjects reads n objects of one type (parameter 1).
+// sqlLoadObjects reads n objects of one type (parameter 1; the uuids
+// follow, bound by Dialect.ListArgs).
 func sqlLoadObjects(d Dialect, n int) string {
-	return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s IN (%s)", d.Quote("uuid"), d.Quote("json"), d.Quote(tObjects),
-		d.Quote("type"), d.Param(1), d.Quote("uuid"), params(d, 2, n))
+	return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s", d.Quote("uuid"), d.Quote("json"), d.Quote(tObjects),
+		d.Quote("type"), d.Param(1), d.InList(d.Quote("uuid"), 2, n))
 }
 
-// sqlReferrers finds the objects referring to n uuids, of one type
-// (parameter n+1) when typed.
+// sqlReferrers finds the objects referring to n uuids (bound by
+// Dialect.ListArgs from parameter 1), of one type (the parameter after
+// them) when typed.
 func sqlReferrers(d Dialect, n int, typed bool) string {
-	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IN (%s)", d.Quote("ref"), d.Quote("type"), d.Quote("uuid"), d.Quote(tRefs),
-		d.Quote("ref"), params(d, 1, n))
+	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s", d.Quote("ref"), d.Quote("type"), d.Quote("uuid"), d.Quote(tRefs),
+		d.InList(d.Quote("ref"), 1, n))
 	if typed {
-		q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(n+1))
+		q += fmt.Sprintf(" AND %s = %s", d.Quote("type"), d.Param(1+listParams(d, n)))
 	}
 	return q
+}
+
+// listParams is how many parameters a list of n values takes.
+func listParams(d Dialect, n int) int { return len(d.ListArgs(make([]string, n))) }
+
+// inList is the portable "col IN (p, p+1, …)" of n parameters.
+func inList(d Dialect, col string, first, n int) string {
+	return fmt.Sprintf("%s IN (%s)", col, params(d, first, n))
+}
+
+// listArgs binds one parameter per value.
+func listArgs(vals []string) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
 }
 
 // classUse is an export table's columns that hold class uuids, and the
@@ -135,10 +154,13 @@ var classUses = []classUse{
 // sqlClassUsers finds the owners of rows that show any of n class (or
 // facet) uuids in the columns of u.
 func sqlClassUsers(d Dialect, u classUse, n int) string {
-	in := params(d, 1, n)
 	conds := make([]string, len(u.cols))
 	for i, c := range u.cols {
-		conds[i] = fmt.Sprintf("%s IN (%s)", d.Quote(c), in)
+		first := 1
+		if d.Param(1) == d.Param(2) { // "?": each use binds its own values
+			first = 1 + i*listParams(d, n)
+		}
+		conds[i] = d.InList(d.Quote(c), first, n)
 	}
 	return fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s", d.Quote(u.owner), d.Quote(u.table), strings.Join(conds, " OR "))
 }

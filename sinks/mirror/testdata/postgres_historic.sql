@@ -486,9 +486,9 @@ INSERT INTO "mocdc_offsets" ("topic", "partition_no", "next_offset") VALUES ($1,
 SELECT "topic", "partition_no", "next_offset" FROM "mocdc_offsets";
 
 -- state reads
-SELECT "uuid", "json" FROM "mocdc_objects" WHERE "type" = $1 AND "uuid" IN ($2, $3, $4);
-SELECT "ref", "type", "uuid" FROM "mocdc_refs" WHERE "ref" IN ($1, $2, $3);
-SELECT "ref", "type", "uuid" FROM "mocdc_refs" WHERE "ref" IN ($1, $2, $3) AND "type" = $4;
+SELECT "uuid", "json" FROM "mocdc_objects" WHERE "type" = $1 AND "uuid" = ANY($2::varchar[]);
+SELECT "ref", "type", "uuid" FROM "mocdc_refs" WHERE "ref" = ANY($1::varchar[]);
+SELECT "ref", "type", "uuid" FROM "mocdc_refs" WHERE "ref" = ANY($1::varchar[]) AND "type" = $2;
 
 -- meta and day rollover
 SELECT "value" FROM "mocdc_meta" WHERE "name" = $1;
@@ -502,13 +502,13 @@ DELETE FROM "kvittering" WHERE "slut_levering_tid" < $1 AND "id" < $2;
 INSERT INTO "kvittering" ("query_tid", "start_levering_tid", "slut_levering_tid") VALUES ($1, $2, $3);
 
 -- rows that show a changed class (or facet)
-SELECT DISTINCT "uuid" FROM "klasser" WHERE "facet_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "enheder" WHERE "enhedstype_uuid" IN ($1, $2) OR "enhedsniveau_uuid" IN ($1, $2) OR "tidsregistrering_uuid" IN ($1, $2) OR "opmærkning_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "adresser" WHERE "adressetype_uuid" IN ($1, $2) OR "synlighed_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "engagementer" WHERE "engagementstype_uuid" IN ($1, $2) OR "primærtype_uuid" IN ($1, $2) OR "stillingsbetegnelse_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "tilknytninger" WHERE "tilknytningstype_uuid" IN ($1, $2) OR "stillingsbetegnelse_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "orlover" WHERE "orlovstype_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "ledere" WHERE "ledertype_uuid" IN ($1, $2) OR "niveautype_uuid" IN ($1, $2);
-SELECT DISTINCT "leder_uuid" FROM "leder_ansvar" WHERE "lederansvar_uuid" IN ($1, $2);
-SELECT DISTINCT "uuid" FROM "kle" WHERE "kle_aspekt_uuid" IN ($1, $2) OR "kle_nummer_uuid" IN ($1, $2);
+SELECT DISTINCT "uuid" FROM "klasser" WHERE "facet_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "enheder" WHERE "enhedstype_uuid" = ANY($1::varchar[]) OR "enhedsniveau_uuid" = ANY($1::varchar[]) OR "tidsregistrering_uuid" = ANY($1::varchar[]) OR "opmærkning_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "adresser" WHERE "adressetype_uuid" = ANY($1::varchar[]) OR "synlighed_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "engagementer" WHERE "engagementstype_uuid" = ANY($1::varchar[]) OR "primærtype_uuid" = ANY($1::varchar[]) OR "stillingsbetegnelse_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "tilknytninger" WHERE "tilknytningstype_uuid" = ANY($1::varchar[]) OR "stillingsbetegnelse_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "orlover" WHERE "orlovstype_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "ledere" WHERE "ledertype_uuid" = ANY($1::varchar[]) OR "niveautype_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "leder_uuid" FROM "leder_ansvar" WHERE "lederansvar_uuid" = ANY($1::varchar[]);
+SELECT DISTINCT "uuid" FROM "kle" WHERE "kle_aspekt_uuid" = ANY($1::varchar[]) OR "kle_nummer_uuid" = ANY($1::varchar[]);
 
