@@ -265,7 +265,10 @@ func (m *Mirror) parse(r runner.Record) (objKey, *change, time.Time, error) {
 		if env.Object == nil || env.Object.UUID != uuid || env.Object.Type != typ {
 			return k, nil, time.Time{}, fmt.Errorf("event %s (%s) carries no object for %s %s", env.ID, env.Op, typ, uuid)
 		}
-		c.obj, c.raw = env.Object, string(r.Value)
+		if c.raw, err = encodeState(env.Object); err != nil {
+			return k, nil, time.Time{}, err
+		}
+		c.obj = env.Object
 	}
 	return k, c, env.Source.CommitTime, nil
 }

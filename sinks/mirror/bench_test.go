@@ -46,7 +46,7 @@ func benchRecords(topics event.Topics) []runner.Record {
 	offsets := map[string]int64{}
 	add := func(o *mo.Object) {
 		topic := topics.Object(o.Type)
-		recs = append(recs, runner.Record{Topic: topic, Partition: 0, Offset: offsets[topic], Key: []byte(o.UUID), Value: envelope(event.Snapshot, o)})
+		recs = append(recs, runner.Record{Topic: topic, Partition: 0, Offset: offsets[topic], Key: []byte(o.UUID), Value: captureLike(o)})
 		offsets[topic]++
 	}
 	for _, c := range classDefs {
@@ -68,6 +68,33 @@ func benchRecords(topics event.Topics) []runner.Record {
 		add(engagementObj(id(50, i), p, units[i%len(units)], cLaerer, cPrim, "2015-01-01", "", map[string]any{"fraction": int64(37)}))
 	}
 	return recs
+}
+
+// captureLike encodes o as capture publishes it: every field of the type
+// in every period (null when unset), with the registration and the
+// changed fields — the size the mirror reads and stores in practice.
+func captureLike(o *mo.Object) []byte {
+	spec := mo.SpecOf(o.Type)
+	var changed []string
+	for i := range o.Validities {
+		for _, f := range spec.Fields {
+			if _, ok := o.Validities[i].Fields[f.Name]; !ok {
+				o.Validities[i].Fields[f.Name] = nil
+			} else if i == 0 {
+				changed = append(changed, f.Name)
+			}
+		}
+	}
+	n := eventSeq.Add(1)
+	e := &event.Envelope{Version: event.Version, ID: fmt.Sprintf("reg/bench/%d", n), Op: event.Create, Type: o.Type, UUID: o.UUID,
+		Registration: &event.Registration{ID: n, Time: time.Now(), Lifecycle: "Opstaaet", Actor: "de7e104e-baad-c0de-6465-76656c6f7065", Note: "Oprettet i MO"},
+		Source:       event.Source{LSN: fmt.Sprintf("0/%X", n), Xid: uint32(n), CommitTime: time.Now().Truncate(time.Millisecond)},
+		Changed:      append(changed, "validity"), Object: o}
+	b, err := e.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func benchOnce(b *testing.B, dialect string) {
