@@ -75,10 +75,7 @@ func NewBuilder(cfg Config, deps Deps) (*Builder, error) {
 	if prefix == "" {
 		prefix = event.DefaultPrefix
 	}
-	b.groupID, b.txnID = cfg.GroupID, cfg.TransactionalID
-	if b.groupID == "" {
-		b.groupID = prefix + ".ledger-builder"
-	}
+	b.groupID, b.txnID = cfg.Group(deps.Topics), cfg.TransactionalID
 	if b.txnID == "" {
 		b.txnID = prefix + ".ledger-builder"
 	}
@@ -189,7 +186,7 @@ func (b *Builder) session(ctx context.Context, adm *kadm.Client) error {
 		// Static membership: a restarted builder takes its predecessor's
 		// place in the group at once instead of waiting out its session.
 		kgo.InstanceID(b.txnID),
-		kgo.ConsumeTopics(append(b.deps.Topics.Objects(), b.deps.Topics.Access())...),
+		kgo.ConsumeTopics(Consumed(b.deps.Topics)...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),

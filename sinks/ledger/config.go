@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
 )
 
 // Config is the `ledger:` section of the mocdc configuration.
@@ -58,6 +60,27 @@ func (c *Config) Defaults() {
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
+}
+
+// Group is the builder's consumer group: GroupID, or
+// "<topic_prefix>.ledger-builder" when it is empty. Its committed offsets
+// are the builder's position (committed in the same Kafka transaction as
+// the ledger records); `mocdc status` reads its lag from them.
+func (c Config) Group(topics event.Topics) string {
+	if c.GroupID != "" {
+		return c.GroupID
+	}
+	prefix := topics.Prefix
+	if prefix == "" {
+		prefix = event.DefaultPrefix
+	}
+	return prefix + ".ledger-builder"
+}
+
+// Consumed lists the topics the builder consumes: every MO object topic
+// and the read events.
+func Consumed(topics event.Topics) []string {
+	return append(topics.Objects(), topics.Access())
 }
 
 // Validate names every wrong value (after Defaults).

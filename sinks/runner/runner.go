@@ -106,6 +106,10 @@ func New(cfg Config, sink Sink, deps Deps) (*Runner, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AdjustFetchOffsetsFn(r.seekToTarget),
 		kgo.BlockRebalanceOnPoll(),
+		// Transaction markers take an offset each: seen, they move the
+		// batch's End past them, so a caught-up sink has lag 0 (instead
+		// of one per partition) and stores where it really is.
+		kgo.KeepControlRecords(),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.HeartbeatInterval(cfg.SessionTimeout/4),
 		kgo.OnPartitionsRevoked(r.dropPartitions),
@@ -138,18 +142,24 @@ func (r *Runner) seekToTarget(ctx context.Context, fetched map[string]map[int32]
 	out := make(map[string]map[int32]kgo.Offset, len(fetched))
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	assigned, resumed := 0, 0
+	defer func() {
+		r.log.Info("partitions assigned", slog.Int("partitions", assigned), slog.Int("resumed_from_target", resumed), slog.Int("from_start", assigned-resumed))
+	}()
 	for topic, parts := range fetched {
 		out[topic] = make(map[int32]kgo.Offset, len(parts))
 		for p := range parts {
 			tp := TopicPartition{topic, p}
+			assigned++
 			if n, ok := stored.Get(topic, p); ok {
 				out[topic][p] = kgo.NewOffset().At(n).WithEpoch(-1)
 				r.next[tp] = n
+				resumed++
 			} else {
 				out[topic][p] = kgo.NewOffset().AtStart()
 				r.next[tp] = 0
 			}
-			r.log.Info("partition assigned", slog.String("topic", topic), slog.Int("partition", int(p)), slog.Int64("offset", r.next[tp]))
+			r.log.Debug("partition assigned", slog.String("topic", topic), slog.Int("partition", int(p)), slog.Int64("offset", r.next[tp]))
 		}
 	}
 	return out, nil
@@ -159,14 +169,19 @@ func (r *Runner) seekToTarget(ctx context.Context, fetched map[string]map[int32]
 func (r *Runner) dropPartitions(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n := 0
 	for topic, ps := range parts {
 		for _, p := range ps {
+			n++
 			tp := TopicPartition{topic, p}
 			delete(r.hwm, tp)
 			delete(r.next, tp)
 			r.m.lag.DeleteLabelValues(topic, partLabel(p))
-			r.log.Info("partition released", slog.String("topic", topic), slog.Int("partition", int(p)))
+			r.log.Debug("partition released", slog.String("topic", topic), slog.Int("partition", int(p)))
 		}
+	}
+	if n > 0 {
+		r.log.Info("partitions released", slog.Int("partitions", n), slog.Int("kept", len(r.next)))
 	}
 }
 
@@ -184,7 +199,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		if len(b.Records) > 0 {
+		if r.advances(b) {
 			if err := r.apply(ctx, b); err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -209,6 +224,7 @@ var errClosed = errors.New("runner: kafka client closed")
 // seconds so that ticks and rebalances get their turn.
 func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 	var recs []Record
+	markers := Offsets{} // past the transaction markers fetched
 	var first time.Time
 	idle := min(r.cfg.TickInterval, 5*time.Second)
 	for len(recs) < r.cfg.MaxRecords {
@@ -252,6 +268,10 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 				if k.Offset < next {
 					continue // before the target's offset: already applied
 				}
+				if k.Attrs.IsControl() {
+					markers.Set(k.Topic, k.Partition, k.Offset+1)
+					continue
+				}
 				recs = append(recs, Record{Topic: k.Topic, Partition: k.Partition, Offset: k.Offset, Key: k.Key, Value: k.Value, Time: k.Timestamp})
 			}
 		})
@@ -263,7 +283,31 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 			break // idle: hand back control
 		}
 	}
-	return NewBatch(recs), nil
+	b := NewBatch(recs)
+	for _, tp := range markers.Partitions() {
+		m, _ := markers.Get(tp.Topic, tp.Partition)
+		if n, ok := b.End.Get(tp.Topic, tp.Partition); !ok || m > n {
+			b.End.Set(tp.Topic, tp.Partition, m)
+		}
+	}
+	return b, nil
+}
+
+// advances reports whether applying b moves an owned partition forward:
+// it has records, or only markers past what the target stores.
+func (r *Runner) advances(b *Batch) bool {
+	if len(b.Records) > 0 {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tp := range b.End.Partitions() {
+		n, _ := b.End.Get(tp.Topic, tp.Partition)
+		if next, owned := r.next[tp]; owned && n > next {
+			return true
+		}
+	}
+	return false
 }
 
 // apply applies b, isolating records that can never apply, and measures it.

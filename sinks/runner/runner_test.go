@@ -179,3 +179,86 @@ func TestRetriesAndResumesFromTargetOffsets(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionMarkersAreSteppedOver: records produced in Kafka
+// transactions (as capture writes them) are followed by a commit marker
+// that takes an offset. A caught-up runner reports lag 0 and the target
+// stores the end of every partition, not the offset of the last marker.
+func TestTransactionMarkersAreSteppedOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	prefix := testenv.UniqueTopicPrefix(t)
+	brokers := testenv.KafkaBrokers(t)
+	topic, dlq := prefix+"objects", prefix+"dlq"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.TransactionalID(prefix+"producer"), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, tp := range []string{topic, dlq} {
+		if _, err := adm.CreateTopic(ctx, 3, -1, nil, tp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txn := func(v int, commit bool) {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 10; k++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(fmt.Sprintf("k%02d", k)), Value: []byte(fmt.Sprintf("v%d", v))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txn(1, true)
+	txn(2, false) // aborted: never applied, and stepped over
+	txn(3, true)
+
+	sink := runnertest.NewMemSink()
+	r, err := runner.New(runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond},
+		sink, runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	defer func() {
+		stop()
+		<-done
+		_ = r.Close(ctx)
+	}()
+
+	deadline := time.Now().Add(time.Minute)
+	for {
+		// Listed each time: the coordinator writes the markers after
+		// EndTransaction returns.
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, stats := sink.State(), r.Stats()
+		stored, _ := sink.Offsets(ctx)
+		caught := len(st) == 10 && stats.Lag == 0
+		ends.Each(func(o kadm.ListedOffset) {
+			n, _ := stored.Get(o.Topic, o.Partition)
+			caught = caught && n == o.Offset
+		})
+		if caught {
+			for k, v := range st {
+				if v != 3 {
+					t.Fatalf("%s = v%d, want v3 (v2 was aborted)", k, v)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never caught up: state %v, lag %d, stored %v, ends %v", st, stats.Lag, stored, ends)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
