@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/os2mo-cdc/mocdc/capture"
+	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -93,7 +94,7 @@ func LoadConfig(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %w", path, yamlError(err))
 	}
 	if c.Store.DSNFile != "" {
 		b, err := os.ReadFile(c.Store.DSNFile)
@@ -128,7 +129,148 @@ func (c *Config) Validate() error {
 	if c.Demo.Enabled && c.Demo.Persons < 1 {
 		errs = append(errs, errors.New("demo.persons must be at least 1 when demo.enabled"))
 	}
+	errs = append(errs, c.validateMirrors()...)
 	return errors.Join(errs...)
+}
+
+// validateMirrors checks every mirrors entry the way `mocdc sink mirror`
+// does when it starts the target (defaults filled, mirror.Config.Validate),
+// and what only shows across entries. Each message starts with the entry
+// ("mirrors[1] (bi): ") and names the key as it is written in the YAML.
+func (c *Config) validateMirrors() []error {
+	var errs []error
+	seen := map[string]int{}   // name → index
+	groups := map[string]int{} // consumer group → index
+	dsns := map[string]int{}
+	ledgerGroup := c.Ledger.Group(event.Topics{Prefix: c.Kafka.TopicPrefix})
+	for i, m := range c.Mirrors {
+		at := fmt.Sprintf("mirrors[%d] (%s)", i, m.Name)
+		if m.Name == "" {
+			at = fmt.Sprintf("mirrors[%d]", i)
+		}
+		add := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%s: "+format, append([]any{at}, args...)...))
+		}
+		if m.DSN != "" && m.DSNFile != "" {
+			add("dsn and dsn_file are both set: keep one (dsn_file would win)")
+		}
+		groupSet := m.Group != ""
+		m.Defaults()
+		if err := m.Validate(); err != nil {
+			if inner := errors.Unwrap(err); inner != nil {
+				err = inner // without its `mirror "name": ` prefix: at says which entry
+			}
+			for _, e := range leafErrors(err) {
+				msg := e.Error()
+				switch {
+				case strings.HasPrefix(msg, "group is empty") && !groupSet:
+					continue // no name, so no default group: the name's message says it
+				case strings.HasPrefix(msg, "max_records"), strings.HasPrefix(msg, "max_wait"):
+					msg = "batch." + msg // runner.Config's keys sit under batch: in a mirrors entry
+				}
+				add("%s", msg)
+			}
+		}
+		if j, dup := seen[m.Name]; dup && m.Name != "" {
+			add("mirrors[%d] has the same name: names must be unique (--target NAME picks one)", j)
+		} else {
+			seen[m.Name] = i
+		}
+		if m.Group != "" {
+			j, dup := groups[m.Group]
+			switch {
+			case !dup:
+				groups[m.Group] = i
+			case groupSet || c.Mirrors[j].Group != "": // else the name's message says it
+				add("consumer group %q is also the group of mirrors[%d]: give each target its own group (one group would split the partitions between the two targets)", m.Group, j)
+			}
+			if m.Group == ledgerGroup {
+				add("consumer group %q is the ledger builder's: give the target its own group", m.Group)
+			}
+		}
+		if m.DSN != "" && m.DSNFile == "" {
+			if j, dup := dsns[m.DSN]; dup {
+				add("dsn is the same as mirrors[%d]'s: two targets would write the same tables; give each target its own database", j)
+			} else {
+				dsns[m.DSN] = i
+			}
+		}
+	}
+	return errs
+}
+
+// checkFiles reads the files the configuration names that LoadConfig does
+// not read itself: each mirror's dsn_file (`mocdc sink mirror` reads it at
+// start).
+func (c *Config) checkFiles(readFile func(string) ([]byte, error)) error {
+	var errs []error
+	for i, m := range c.Mirrors {
+		if m.DSNFile == "" {
+			continue
+		}
+		b, err := readFile(m.DSNFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("mirrors[%d] (%s): dsn_file: %w: create the file or fix the path", i, m.Name, err))
+		case strings.TrimSpace(string(b)) == "":
+			errs = append(errs, fmt.Errorf("mirrors[%d] (%s): dsn_file %s is empty: write the target's DSN into it", i, m.Name, m.DSNFile))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// leafErrors flattens errors.Join trees into their single errors.
+func leafErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leafErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// yamlSections names the Go types of the configuration as their place in
+// the YAML, for yaml.v3's "field x not found in type T".
+var yamlSections = map[string]string{
+	"main.Config":         "the top level",
+	"main.StoreConfig":    "store",
+	"main.KafkaConfig":    "kafka",
+	"main.MetricsConfig":  "metrics",
+	"main.DemoConfig":     "demo",
+	"capture.Config":      "capture",
+	"publish.TopicConfig": "capture.topics",
+	"ledger.Config":       "ledger",
+	"mirror.Config":       "a mirrors entry",
+	"mirror.BatchConfig":  "mirrors[].batch",
+	"runner.Backoff":      "mirrors[].retry",
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+
+// yamlError rewrites yaml.v3's unknown-field messages into ones that name
+// the key and its section.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	lines := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		lines[i] = unknownField.ReplaceAllStringFunc(e, func(m string) string {
+			sub := unknownField.FindStringSubmatch(m)
+			where, ok := yamlSections[sub[2]]
+			if !ok {
+				where = sub[2]
+			}
+			return fmt.Sprintf("unknown key %q in %s: check its spelling against the documented keys", sub[1], where)
+		})
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // requireStore is for the commands that read the MO store (capture, run):

@@ -19,6 +19,7 @@ const usage = `mocdc – change data capture for OS2mo
 Usage:
   mocdc capture --config FILE          tail the MO store and publish MO events to Kafka
   mocdc run --config FILE              capture plus the configured sinks (and the demo) in one process
+  mocdc status --config FILE [--json]  slot lag, consumer lag per sink and mirror freshness; exit 1 on errors
   mocdc config check --config FILE     check a configuration file and name every wrong key or value
   mocdc sink ledger --config FILE      append every MO write and read to the audit ledger (mo.ledger)
   mocdc sink mirror --config FILE --target NAME [--rebuild]
@@ -78,6 +79,8 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 			return fmt.Errorf("usage: mocdc ledger keygen|verify|query ...")
 		}
 		return runLedger(ctx, log, rest[0], rest[1:])
+	case "status":
+		return runStatus(ctx, rest, os.Stdout)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return fmt.Errorf("usage: mocdc config check --config FILE")
@@ -101,8 +104,12 @@ func configCheck(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := LoadConfig(*path); err != nil {
+	cfg, err := LoadConfig(*path)
+	if err != nil {
 		return err
+	}
+	if err := cfg.checkFiles(os.ReadFile); err != nil {
+		return fmt.Errorf("config %s:\n%w", *path, err)
 	}
 	fmt.Printf("%s: ok\n", *path)
 	return nil
