@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,6 +73,17 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"version":1,"id":"read/x","operation":"x","uuids":["a"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Decode (goccy/go-json) must agree with encoding/json wherever
+		// encoding/json accepts the input.
+		if want, err := decode(b, json.Unmarshal); err == nil {
+			got, gerr := Decode(b)
+			if gerr != nil {
+				t.Fatalf("encoding/json decodes %q, Decode fails: %v", b, gerr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Decode differs from encoding/json on %q:\n got %#v\nwant %#v", b, got, want)
+			}
+		}
 		if e, err := Decode(b); err == nil {
 			if _, err := e.Marshal(); err != nil {
 				t.Fatalf("decoded event does not encode: %v", err)

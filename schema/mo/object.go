@@ -42,9 +42,6 @@ func (v Version) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON wrote. UUID lists come back as
 // []string and numbers as int64 when whole.
 func (v *Version) UnmarshalJSON(b []byte) error {
-	// One pass into generic values (decoding field by field through
-	// json.RawMessage scanned every byte several times — most of a sink's
-	// CPU); the validity is then read from the map.
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
@@ -52,6 +49,14 @@ func (v *Version) UnmarshalJSON(b []byte) error {
 	if m == nil {
 		return fmt.Errorf("version is null")
 	}
+	return v.FromMap(m)
+}
+
+// FromMap sets v from a version decoded into generic values (as
+// UnmarshalJSON reads it; decoders of whole events use it to decode each
+// byte once). It takes over m.
+func (v *Version) FromMap(m map[string]any) error {
+	*v = Version{}
 	val, ok := m["validity"]
 	if ok {
 		delete(m, "validity")

@@ -34,6 +34,8 @@
 //	write.go      – state and rows into the tables: staging, delete, upsert
 //	dialect.go    – the seam between databases; postgres.go, mysql.go, mssql.go
 //	statements.go – the plain statements, per dialect (golden-tested)
+//	inventory.go  – which objects of a partition loaded from its start exist
+//	status.go     – progress and freshness as `mocdc status` reads them
 //
 // docs/mirror.md is the manual for BI users and operators.
 package mirror

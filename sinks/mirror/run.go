@@ -101,15 +101,20 @@ func Run(ctx context.Context, cfg Config, deps RunDeps) error {
 }
 
 // progress logs a line every few seconds while the mirror catches up (a
-// rebuild, or a start far behind), and once when it has caught up.
+// rebuild, a start far behind, or capture publishing its initial
+// snapshot), and once each time it has caught up. A backlog that builds up
+// again later (more than backlogRecords) is reported the same way.
 func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild bool, every time.Duration) {
+	const backlogRecords = 1000
 	t := time.NewTicker(every)
 	defer t.Stop()
 	start := time.Now()
+	startRecords := int64(0)
 	what := "catching up"
 	if rebuild {
 		what = "rebuild"
 	}
+	behind := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,14 +125,22 @@ func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild b
 		if s.Lag < 0 {
 			continue // nothing fetched yet
 		}
-		elapsed := time.Since(start)
-		rate := float64(s.Records) / elapsed.Seconds()
-		if s.Lag == 0 {
-			log.Info(what+" done: the mirror is up to date", slog.Int64("records", s.Records), slog.Duration("elapsed", elapsed.Round(time.Second)),
-				slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Int64("dead_letters", s.DeadLetters))
-			return
+		if !behind {
+			if s.Lag <= backlogRecords {
+				continue
+			}
+			behind, what = true, "catching up"
+			start, startRecords = time.Now(), s.Records
 		}
-		log.Info(what+" progress", slog.Int64("records", s.Records), slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions),
+		elapsed := time.Since(start)
+		rate := float64(s.Records-startRecords) / max(elapsed.Seconds(), 1e-3)
+		if s.Lag == 0 {
+			log.Info(what+" done: the mirror is up to date", slog.Int64("records", s.Records-startRecords), slog.Duration("elapsed", elapsed.Round(time.Second)),
+				slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Int64("dead_letters", s.DeadLetters))
+			behind = false
+			continue
+		}
+		log.Info(what+" progress", slog.Int64("records", s.Records-startRecords), slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions),
 			slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Duration("elapsed", elapsed.Round(time.Second)))
 	}
 }

@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
+	gojson "github.com/goccy/go-json"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
 
 // The mirror keeps the latest state of every object it mirrors in the
-// target itself — mocdc_objects holds each object's latest event (whose
-// "object" is the state) — together with the uuids each object refers to
-// (mocdc_refs), written in the same transaction as the rows. The computed columns are derived from these
+// target itself — mocdc_objects holds each object's latest state as JSON
+// (encodeState) — together with the uuids each object refers to
+// (mocdc_refs), written in the same transaction as the rows. The computed
+// columns are derived from these
 // tables inside the apply transaction, so they come out right after a
 // restart without re-reading Kafka, and across instances that own
 // different partitions.
@@ -372,20 +377,29 @@ func appendJSONString(b []byte, s string) []byte {
 // decodeState reads what encodeState wrote (or, as mirrors before it
 // stored, a whole event).
 func decodeState(raw string) (*mo.Object, error) {
-	var s struct {
-		Object     *mo.Object   `json:"object"` // an event
-		Type       mo.Type      `json:"type"`
-		UUID       string       `json:"uuid"`
-		Validities []mo.Version `json:"validities"`
+	if strings.HasPrefix(raw, `{"type":`) {
+		var s struct {
+			Type       mo.Type          `json:"type"`
+			UUID       string           `json:"uuid"`
+			Validities []map[string]any `json:"validities"`
+		}
+		if err := gojson.Unmarshal([]byte(raw), &s); err != nil {
+			return nil, err
+		}
+		o := &mo.Object{Type: s.Type, UUID: s.UUID, Validities: make([]mo.Version, len(s.Validities))}
+		for i, m := range s.Validities {
+			if err := o.Validities[i].FromMap(m); err != nil {
+				return nil, err
+			}
+		}
+		return o, nil
 	}
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+	e, err := event.Decode([]byte(raw))
+	if err != nil {
 		return nil, err
 	}
-	if s.Object != nil {
-		return s.Object, nil
-	}
-	if s.UUID == "" {
+	if e.Object == nil {
 		return nil, fmt.Errorf("no object")
 	}
-	return &mo.Object{Type: s.Type, UUID: s.UUID, Validities: s.Validities}, nil
+	return e.Object, nil
 }
