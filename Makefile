@@ -37,10 +37,12 @@ run: services
 	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC_DATA)/bin/mocdc ledger keygen --out $(MOCDC_DATA)/ledger
 	. "$(ENV_FILE)" && $(MOCDC_DATA)/bin/mocdc run --config deploy/local/mocdc.yaml
 
-# Throughput figures; see bench/results.md for what each means and the
-# scenario commands (go run ./bench capture|bigtxn) behind the headline ones.
+# Throughput and latency figures; see bench/results.md for what each means
+# and the scenario commands (go run ./bench capture|bigtxn|latency) behind
+# the headline ones. The latency run takes about a minute and a half.
 bench: services
 	. "$(ENV_FILE)" && go run ./bench capture -persons 3000 -changes 8000
+	. "$(ENV_FILE)" && go run ./bench latency -rate 500 -duration 30s
 	. "$(ENV_FILE)" && go test -run '^$$' -bench . ./capture/... ./sinks/...
 
 build:

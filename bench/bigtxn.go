@@ -91,8 +91,8 @@ func benchBigTxn(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	spilled := metric("mocdc_capture_spilled_transactions_total")
-	events := metric("mocdc_capture_events_total")
+	spilled := l.metric("mocdc_capture_spilled_transactions_total")
+	events := l.metric("mocdc_capture_events_total")
 	peak := c.halt()
 	fmt.Printf("capture published it %s after commit: %.0f events; spilled transactions %0.f; peak RSS %d MiB (memory budget %d MiB)\n",
 		took.Round(time.Second), events, spilled, peak/1024, budget>>20)

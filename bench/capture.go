@@ -73,8 +73,8 @@ func benchCapture(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, txns := metric("mocdc_capture_rows_total"), metric("mocdc_capture_transactions_total")
-	events := metric("mocdc_capture_events_total")
+	rows, txns := l.metric("mocdc_capture_rows_total"), l.metric("mocdc_capture_transactions_total")
+	events := l.metric("mocdc_capture_events_total")
 	peak := c.halt()
 	fmt.Printf("pg_recvlogical: drained the backlog in %s: %.0f row changes/s\n", recvTime.Round(time.Millisecond), rows/recvTime.Seconds())
 	fmt.Printf("mocdc capture:  %s to publish it: %.0f row changes/s (%.2fx pg_recvlogical), %.0f MO object changes/s, %.0f source txns/s; peak RSS %d MiB\n",

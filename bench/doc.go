@@ -3,9 +3,38 @@
 //
 //	go run ./bench capture  [-persons N] [-changes N]   capture rate vs pg_recvlogical on the same WAL
 //	go run ./bench bigtxn   [-persons N]                capture RSS while one huge transaction streams
+//	go run ./bench latency  [-rate R] [-duration D] [-mirrors pg,mysql] [-workers N]
+//	                                                    end-to-end latency, MO commit to the row visible in a mirror
 //
 // Each scenario makes its own database on the local PostgreSQL
 // (MOCDC_TEST_PG_DSN) and its own topics on the local Kafka
 // (MOCDC_TEST_KAFKA), runs the real mocdc binary as a child process and
-// removes what it made afterwards.
+// removes what it made afterwards, also when it fails or is interrupted.
+//
+// latency is DESIGN §9's end-to-end target: it seeds a municipality
+// (-persons, default 2000), starts `mocdc run` with capture and the mirror
+// targets (-mirrors: a PostgreSQL database on the same server and a MariaDB
+// database on MOCDC_TEST_MYSQL_DSN), waits until the mirrors have loaded
+// the initial snapshot, then runs demo.Churn (writes only unless -reads) at
+// -rate MO object changes per second for -duration and reports:
+//
+//   - the churn rate it actually reached (it says so when it falls short
+//     of -rate) and what capture published;
+//   - per mirror, the percentiles of the mirror's own histogram
+//     mocdc_sink_mirror_commit_to_visible_seconds over every change the
+//     churn made (read before the churn and after the mirrors applied all
+//     of it; bucket resolution, interpolated like histogram_quantile);
+//   - an independent probe: every -probe-every (200 ms) one person is
+//     renamed to a numbered surname, and the probe records when its commit
+//     had been decoded by the walsender (pg_stat_replication.sent_lsn),
+//     was readable on the person topic in Kafka, and was in each mirror's
+//     brugere table (polled every -poll, 10 ms);
+//   - the CPU the machine, mocdc, PostgreSQL (by database), MariaDB, Kafka
+//     and the churn driver used, and how much went to other work.
+//
+// The scenario's PostgreSQL databases (MO store, pg mirror) run with
+// synchronous_commit=on (-sync-commit), as a production OS2mo does: the
+// local services default to off, which holds WAL back from logical
+// decoding for up to wal_writer_delay (200 ms).
+// -churn-only runs the churn alone, for the driver's own ceiling.
 package main

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -24,10 +25,10 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency [flags]")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
 	switch os.Args[1] {
@@ -35,6 +36,8 @@ func main() {
 		err = benchCapture(ctx, os.Args[2:])
 	case "bigtxn":
 		err = benchBigTxn(ctx, os.Args[2:])
+	case "latency":
+		err = benchLatency(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
@@ -50,6 +53,7 @@ type lab struct {
 	brokers        string
 	prefix, slot   string
 	bin, dir       string
+	metrics        string // host:port of the child's /metrics
 	pool           *pgxpool.Pool
 }
 
@@ -62,6 +66,14 @@ func newLab(ctx context.Context, name string) (*lab, error) {
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	l := &lab{admin: admin, brokers: brokers, db: "bench_" + name + "_" + stamp, prefix: "bench" + stamp, slot: "bench_" + stamp}
 	l.dsn = strings.Replace(admin, "/postgres?", "/"+l.db+"?", 1)
+	// A free port for the child's /metrics, so that a scrape never reads
+	// another process (make run, a second bench) by mistake.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	l.metrics = ln.Addr().String()
+	ln.Close()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return nil, err
@@ -70,31 +82,44 @@ func newLab(ctx context.Context, name string) (*lab, error) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+l.db); err != nil {
 		return nil, err
 	}
+	if err := l.prepare(ctx); err != nil {
+		l.close() // the database exists: drop it
+		return nil, err
+	}
+	return l, nil
+}
+
+// prepare makes the MO store schema, the pool and the mocdc binary.
+func (l *lab) prepare(ctx context.Context) error {
 	c, err := store.Connect(ctx, l.dsn)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer c.Close(ctx)
 	if err := store.Init(ctx, c); err != nil {
-		return nil, err
+		return err
 	}
-	c.Close(ctx)
 	if l.pool, err = pgxpool.New(ctx, l.dsn); err != nil {
-		return nil, err
+		return err
 	}
-	l.dir, _ = os.MkdirTemp("", "mocdc-bench")
+	if l.dir, err = os.MkdirTemp("", "mocdc-bench"); err != nil {
+		return err
+	}
 	l.bin = filepath.Join(l.dir, "mocdc")
 	build := exec.Command("go", "build", "-o", l.bin, "./cmd/mocdc")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build mocdc: %w", err)
+		return fmt.Errorf("build mocdc: %w", err)
 	}
-	return l, nil
+	return nil
 }
 
 // close drops the database (and its slots) and the topics.
 func (l *lab) close() {
 	ctx := context.Background()
-	l.pool.Close()
+	if l.pool != nil {
+		l.pool.Close()
+	}
 	if conn, err := pgx.Connect(ctx, l.admin); err == nil {
 		_, _ = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, l.db)
 		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+l.db+" WITH (FORCE)")
@@ -113,14 +138,16 @@ func (l *lab) close() {
 		}
 		cl.Close()
 	}
-	os.RemoveAll(l.dir)
+	if l.dir != "" {
+		os.RemoveAll(l.dir)
+	}
 }
 
 // config writes a capture configuration and returns its path.
 func (l *lab) config(extra string) string {
 	path := filepath.Join(l.dir, "mocdc.yaml")
-	body := fmt.Sprintf("store:\n  dsn: %s\nkafka:\n  brokers: [%s]\n  topic_prefix: %s\ncapture:\n  slot: %s\n  publication: mocdc\n  heartbeat: 1s\n%smetrics:\n  listen: 127.0.0.1:59190\n",
-		l.dsn, l.brokers, l.prefix, l.slot, extra)
+	body := fmt.Sprintf("store:\n  dsn: %s\nkafka:\n  brokers: [%s]\n  topic_prefix: %s\ncapture:\n  slot: %s\n  publication: mocdc\n  heartbeat: 1s\n%smetrics:\n  listen: %s\n",
+		l.dsn, l.brokers, l.prefix, l.slot, extra, l.metrics)
 	_ = os.WriteFile(path, []byte(body), 0o600)
 	return path
 }
@@ -133,9 +160,13 @@ type child struct {
 }
 
 // startCapture runs `mocdc capture` and samples its peak RSS.
-func (l *lab) startCapture(cfg string) (*child, error) {
-	cmd := exec.Command(l.bin, "capture", "--config", cfg)
-	logf, _ := os.Create(filepath.Join(l.dir, "capture.log"))
+func (l *lab) startCapture(cfg string) (*child, error) { return l.start("capture", cfg) }
+
+// start runs `mocdc <sub> --config cfg`, its log in <dir>/<sub>.log, and
+// samples its peak RSS.
+func (l *lab) start(sub, cfg string) (*child, error) {
+	cmd := exec.Command(l.bin, sub, "--config", cfg)
+	logf, _ := os.Create(filepath.Join(l.dir, sub+".log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -222,21 +253,11 @@ func (l *lab) walLSN(ctx context.Context) string {
 	return s
 }
 
-// metric scrapes one counter from the child's /metrics.
-func metric(name string) float64 {
-	out, err := exec.Command("curl", "-s", "127.0.0.1:59190/metrics").Output()
-	if err != nil {
-		return 0
-	}
-	var sum float64
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			sum += v
-		}
-	}
-	return sum
+// metric sums the series of one metric on the child's /metrics (0 when
+// the child does not answer).
+func (l *lab) metric(name string) float64 {
+	ss, _ := scrape(l.metrics)
+	return ss.sum(name, nil)
 }
 
 func flags(name string, args []string, def func(*flag.FlagSet)) error {
