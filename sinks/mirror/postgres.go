@@ -121,15 +121,17 @@ func (*postgres) SessionSetup() []string {
 func (d *postgres) Staging(t *Table) string { return d.Quote("mocdc_stg_" + t.Name) }
 
 func (d *postgres) CreateStaging(t *Table) []string {
-	// ON COMMIT DELETE ROWS empties it at every commit; a rollback
-	// empties it too. Each table is staged at most once per transaction.
+	// Emptied by ClearStaging when used, not ON COMMIT DELETE ROWS:
+	// PostgreSQL then truncates every such table of the session (and
+	// rebuilds its index) at each commit that touched any temporary
+	// table — most of a small batch's commit time.
 	return []string{
-		fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s) ON COMMIT DELETE ROWS", d.Staging(t), strings.Join(d.columnDefs(t, false), ", ")),
+		fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s)", d.Staging(t), strings.Join(d.columnDefs(t, false), ", ")),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", d.Quote("mocdc_stg_"+t.Name+"_key"), d.Staging(t), list(d, "", t.Key)),
 	}
 }
 
-func (*postgres) ClearStaging(*Table) []string { return nil }
+func (d *postgres) ClearStaging(t *Table) []string { return []string{"TRUNCATE " + d.Staging(t)} }
 
 // Load runs COPY FROM STDIN into the staging table, on the session's
 // connection, inside its transaction.

@@ -291,12 +291,14 @@ DROP TABLE IF EXISTS "enheder";
 SET plan_cache_mode = force_custom_plan;
 
 -- session staging: owner keys
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_keys" ("tbl" varchar(64), "k1" varchar(64), "k2" varchar(64)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_keys" ("tbl" varchar(64), "k1" varchar(64), "k2" varchar(64));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_keys_key" ON "mocdc_stg_keys" ("tbl", "k1", "k2");
+TRUNCATE "mocdc_stg_keys";
 
 -- staging facetter
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_facetter" ("uuid" varchar(36), "bvn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_facetter" ("uuid" varchar(36), "bvn" varchar(250));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_facetter_key" ON "mocdc_stg_facetter" ("uuid");
+TRUNCATE "mocdc_stg_facetter";
 
 -- delete vanished rows of facetter
 DELETE FROM "facetter" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'facetter' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_facetter" s WHERE s."uuid" = t."uuid");
@@ -305,8 +307,9 @@ DELETE FROM "facetter" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE
 INSERT INTO "facetter" AS t ("uuid", "bvn") SELECT "uuid", "bvn" FROM "mocdc_stg_facetter" ON CONFLICT ("uuid") DO UPDATE SET "bvn" = EXCLUDED."bvn" WHERE (t."bvn") IS DISTINCT FROM (EXCLUDED."bvn");
 
 -- staging klasser
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_klasser" ("uuid" varchar(36), "bvn" varchar(250), "titel" varchar(250), "facet_uuid" varchar(36), "facet_bvn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_klasser" ("uuid" varchar(36), "bvn" varchar(250), "titel" varchar(250), "facet_uuid" varchar(36), "facet_bvn" varchar(250));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_klasser_key" ON "mocdc_stg_klasser" ("uuid");
+TRUNCATE "mocdc_stg_klasser";
 
 -- delete vanished rows of klasser
 DELETE FROM "klasser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'klasser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_klasser" s WHERE s."uuid" = t."uuid");
@@ -315,8 +318,9 @@ DELETE FROM "klasser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE 
 INSERT INTO "klasser" AS t ("uuid", "bvn", "titel", "facet_uuid", "facet_bvn") SELECT "uuid", "bvn", "titel", "facet_uuid", "facet_bvn" FROM "mocdc_stg_klasser" ON CONFLICT ("uuid") DO UPDATE SET "bvn" = EXCLUDED."bvn", "titel" = EXCLUDED."titel", "facet_uuid" = EXCLUDED."facet_uuid", "facet_bvn" = EXCLUDED."facet_bvn" WHERE (t."bvn", t."titel", t."facet_uuid", t."facet_bvn") IS DISTINCT FROM (EXCLUDED."bvn", EXCLUDED."titel", EXCLUDED."facet_uuid", EXCLUDED."facet_bvn");
 
 -- staging brugere
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_brugere" ("uuid" varchar(36), "bvn" varchar(250), "fornavn" varchar(250), "efternavn" varchar(250), "kaldenavn_fornavn" varchar(250), "kaldenavn_efternavn" varchar(250), "cpr" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_brugere" ("uuid" varchar(36), "bvn" varchar(250), "fornavn" varchar(250), "efternavn" varchar(250), "kaldenavn_fornavn" varchar(250), "kaldenavn_efternavn" varchar(250), "cpr" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_brugere_key" ON "mocdc_stg_brugere" ("uuid");
+TRUNCATE "mocdc_stg_brugere";
 
 -- delete vanished rows of brugere
 DELETE FROM "brugere" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'brugere' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_brugere" s WHERE s."uuid" = t."uuid");
@@ -326,8 +330,9 @@ UPDATE "brugere" AS t SET "bvn" = s."bvn", "fornavn" = s."fornavn", "efternavn" 
 INSERT INTO "brugere" ("uuid", "bvn", "fornavn", "efternavn", "kaldenavn_fornavn", "kaldenavn_efternavn", "cpr", "startdato", "slutdato") SELECT s."uuid", s."bvn", s."fornavn", s."efternavn", s."kaldenavn_fornavn", s."kaldenavn_efternavn", s."cpr", s."startdato", s."slutdato" FROM "mocdc_stg_brugere" AS s WHERE NOT EXISTS (SELECT 1 FROM "brugere" AS t WHERE t."uuid" = s."uuid");
 
 -- staging enheder
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enheder" ("uuid" varchar(36), "navn" varchar(250), "bvn" varchar(250), "forældreenhed_uuid" varchar(36), "enhedstype_uuid" varchar(36), "enhedstype_titel" varchar(250), "enhedsniveau_uuid" varchar(36), "enhedsniveau_titel" varchar(250), "tidsregistrering_uuid" varchar(36), "tidsregistrering_titel" varchar(250), "organisatorisk_sti" varchar(1000), "leder_uuid" varchar(36), "fungerende_leder_uuid" varchar(36), "opmærkning_uuid" varchar(36), "opmærkning_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enheder" ("uuid" varchar(36), "navn" varchar(250), "bvn" varchar(250), "forældreenhed_uuid" varchar(36), "enhedstype_uuid" varchar(36), "enhedstype_titel" varchar(250), "enhedsniveau_uuid" varchar(36), "enhedsniveau_titel" varchar(250), "tidsregistrering_uuid" varchar(36), "tidsregistrering_titel" varchar(250), "organisatorisk_sti" varchar(1000), "leder_uuid" varchar(36), "fungerende_leder_uuid" varchar(36), "opmærkning_uuid" varchar(36), "opmærkning_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_enheder_key" ON "mocdc_stg_enheder" ("uuid");
+TRUNCATE "mocdc_stg_enheder";
 
 -- delete vanished rows of enheder
 DELETE FROM "enheder" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'enheder' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_enheder" s WHERE s."uuid" = t."uuid");
@@ -337,8 +342,9 @@ UPDATE "enheder" AS t SET "navn" = s."navn", "bvn" = s."bvn", "forældreenhed_uu
 INSERT INTO "enheder" ("uuid", "navn", "bvn", "forældreenhed_uuid", "enhedstype_uuid", "enhedstype_titel", "enhedsniveau_uuid", "enhedsniveau_titel", "tidsregistrering_uuid", "tidsregistrering_titel", "organisatorisk_sti", "leder_uuid", "fungerende_leder_uuid", "opmærkning_uuid", "opmærkning_titel", "startdato", "slutdato") SELECT s."uuid", s."navn", s."bvn", s."forældreenhed_uuid", s."enhedstype_uuid", s."enhedstype_titel", s."enhedsniveau_uuid", s."enhedsniveau_titel", s."tidsregistrering_uuid", s."tidsregistrering_titel", s."organisatorisk_sti", s."leder_uuid", s."fungerende_leder_uuid", s."opmærkning_uuid", s."opmærkning_titel", s."startdato", s."slutdato" FROM "mocdc_stg_enheder" AS s WHERE NOT EXISTS (SELECT 1 FROM "enheder" AS t WHERE t."uuid" = s."uuid");
 
 -- staging adresser
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_adresser" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "engagement_uuid" varchar(36), "ituser_uuid" varchar(36), "værdi" varchar(250), "dar_uuid" varchar(36), "adressetype_uuid" varchar(36), "adressetype_bvn" varchar(250), "adressetype_scope" varchar(250), "adressetype_titel" varchar(250), "synlighed_uuid" varchar(36), "synlighed_scope" varchar(250), "synlighed_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_adresser" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "engagement_uuid" varchar(36), "ituser_uuid" varchar(36), "værdi" varchar(250), "dar_uuid" varchar(36), "adressetype_uuid" varchar(36), "adressetype_bvn" varchar(250), "adressetype_scope" varchar(250), "adressetype_titel" varchar(250), "synlighed_uuid" varchar(36), "synlighed_scope" varchar(250), "synlighed_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_adresser_key" ON "mocdc_stg_adresser" ("uuid");
+TRUNCATE "mocdc_stg_adresser";
 
 -- delete vanished rows of adresser
 DELETE FROM "adresser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'adresser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_adresser" s WHERE s."uuid" = t."uuid");
@@ -348,8 +354,9 @@ UPDATE "adresser" AS t SET "bvn" = s."bvn", "bruger_uuid" = s."bruger_uuid", "en
 INSERT INTO "adresser" ("uuid", "bvn", "bruger_uuid", "enhed_uuid", "engagement_uuid", "ituser_uuid", "værdi", "dar_uuid", "adressetype_uuid", "adressetype_bvn", "adressetype_scope", "adressetype_titel", "synlighed_uuid", "synlighed_scope", "synlighed_titel", "startdato", "slutdato") SELECT s."uuid", s."bvn", s."bruger_uuid", s."enhed_uuid", s."engagement_uuid", s."ituser_uuid", s."værdi", s."dar_uuid", s."adressetype_uuid", s."adressetype_bvn", s."adressetype_scope", s."adressetype_titel", s."synlighed_uuid", s."synlighed_scope", s."synlighed_titel", s."startdato", s."slutdato" FROM "mocdc_stg_adresser" AS s WHERE NOT EXISTS (SELECT 1 FROM "adresser" AS t WHERE t."uuid" = s."uuid");
 
 -- staging engagementer
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_engagementer" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "bvn" varchar(250), "arbejdstidsfraktion" integer, "engagementstype_uuid" varchar(36), "engagementstype_titel" varchar(250), "primærtype_uuid" varchar(36), "primærtype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "primær_boolean" boolean, "udvidelse_1" varchar(250), "udvidelse_2" varchar(250), "udvidelse_3" varchar(250), "udvidelse_4" varchar(250), "udvidelse_5" varchar(250), "udvidelse_6" varchar(250), "udvidelse_7" varchar(250), "udvidelse_8" varchar(250), "udvidelse_9" varchar(250), "udvidelse_10" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_engagementer" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "bvn" varchar(250), "arbejdstidsfraktion" integer, "engagementstype_uuid" varchar(36), "engagementstype_titel" varchar(250), "primærtype_uuid" varchar(36), "primærtype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "primær_boolean" boolean, "udvidelse_1" varchar(250), "udvidelse_2" varchar(250), "udvidelse_3" varchar(250), "udvidelse_4" varchar(250), "udvidelse_5" varchar(250), "udvidelse_6" varchar(250), "udvidelse_7" varchar(250), "udvidelse_8" varchar(250), "udvidelse_9" varchar(250), "udvidelse_10" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_engagementer_key" ON "mocdc_stg_engagementer" ("uuid");
+TRUNCATE "mocdc_stg_engagementer";
 
 -- delete vanished rows of engagementer
 DELETE FROM "engagementer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'engagementer' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_engagementer" s WHERE s."uuid" = t."uuid");
@@ -359,8 +366,9 @@ UPDATE "engagementer" AS t SET "bruger_uuid" = s."bruger_uuid", "enhed_uuid" = s
 INSERT INTO "engagementer" ("uuid", "bruger_uuid", "enhed_uuid", "bvn", "arbejdstidsfraktion", "engagementstype_uuid", "engagementstype_titel", "primærtype_uuid", "primærtype_titel", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "primær_boolean", "udvidelse_1", "udvidelse_2", "udvidelse_3", "udvidelse_4", "udvidelse_5", "udvidelse_6", "udvidelse_7", "udvidelse_8", "udvidelse_9", "udvidelse_10", "startdato", "slutdato") SELECT s."uuid", s."bruger_uuid", s."enhed_uuid", s."bvn", s."arbejdstidsfraktion", s."engagementstype_uuid", s."engagementstype_titel", s."primærtype_uuid", s."primærtype_titel", s."stillingsbetegnelse_uuid", s."stillingsbetegnelse_titel", s."primær_boolean", s."udvidelse_1", s."udvidelse_2", s."udvidelse_3", s."udvidelse_4", s."udvidelse_5", s."udvidelse_6", s."udvidelse_7", s."udvidelse_8", s."udvidelse_9", s."udvidelse_10", s."startdato", s."slutdato" FROM "mocdc_stg_engagementer" AS s WHERE NOT EXISTS (SELECT 1 FROM "engagementer" AS t WHERE t."uuid" = s."uuid");
 
 -- staging tilknytninger
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_tilknytninger" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "tilknytningstype_uuid" varchar(36), "tilknytningstype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "it_forbindelse_uuid" varchar(36), "primær_boolean" boolean, "faglig_organisation" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_tilknytninger" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "tilknytningstype_uuid" varchar(36), "tilknytningstype_titel" varchar(250), "stillingsbetegnelse_uuid" varchar(36), "stillingsbetegnelse_titel" varchar(250), "it_forbindelse_uuid" varchar(36), "primær_boolean" boolean, "faglig_organisation" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_tilknytninger_key" ON "mocdc_stg_tilknytninger" ("uuid");
+TRUNCATE "mocdc_stg_tilknytninger";
 
 -- delete vanished rows of tilknytninger
 DELETE FROM "tilknytninger" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'tilknytninger' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_tilknytninger" s WHERE s."uuid" = t."uuid");
@@ -370,8 +378,9 @@ UPDATE "tilknytninger" AS t SET "bvn" = s."bvn", "bruger_uuid" = s."bruger_uuid"
 INSERT INTO "tilknytninger" ("uuid", "bvn", "bruger_uuid", "enhed_uuid", "tilknytningstype_uuid", "tilknytningstype_titel", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "it_forbindelse_uuid", "primær_boolean", "faglig_organisation", "startdato", "slutdato") SELECT s."uuid", s."bvn", s."bruger_uuid", s."enhed_uuid", s."tilknytningstype_uuid", s."tilknytningstype_titel", s."stillingsbetegnelse_uuid", s."stillingsbetegnelse_titel", s."it_forbindelse_uuid", s."primær_boolean", s."faglig_organisation", s."startdato", s."slutdato" FROM "mocdc_stg_tilknytninger" AS s WHERE NOT EXISTS (SELECT 1 FROM "tilknytninger" AS t WHERE t."uuid" = s."uuid");
 
 -- staging orlover
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_orlover" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "orlovstype_uuid" varchar(36), "orlovstype_titel" varchar(250), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_orlover" ("uuid" varchar(36), "bvn" varchar(250), "bruger_uuid" varchar(36), "orlovstype_uuid" varchar(36), "orlovstype_titel" varchar(250), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_orlover_key" ON "mocdc_stg_orlover" ("uuid");
+TRUNCATE "mocdc_stg_orlover";
 
 -- delete vanished rows of orlover
 DELETE FROM "orlover" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'orlover' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_orlover" s WHERE s."uuid" = t."uuid");
@@ -381,8 +390,9 @@ UPDATE "orlover" AS t SET "bvn" = s."bvn", "bruger_uuid" = s."bruger_uuid", "orl
 INSERT INTO "orlover" ("uuid", "bvn", "bruger_uuid", "orlovstype_uuid", "orlovstype_titel", "engagement_uuid", "startdato", "slutdato") SELECT s."uuid", s."bvn", s."bruger_uuid", s."orlovstype_uuid", s."orlovstype_titel", s."engagement_uuid", s."startdato", s."slutdato" FROM "mocdc_stg_orlover" AS s WHERE NOT EXISTS (SELECT 1 FROM "orlover" AS t WHERE t."uuid" = s."uuid");
 
 -- staging it_systemer
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_systemer" ("uuid" varchar(36), "navn" varchar(250)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_systemer" ("uuid" varchar(36), "navn" varchar(250));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_it_systemer_key" ON "mocdc_stg_it_systemer" ("uuid");
+TRUNCATE "mocdc_stg_it_systemer";
 
 -- delete vanished rows of it_systemer
 DELETE FROM "it_systemer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_systemer' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_systemer" s WHERE s."uuid" = t."uuid");
@@ -391,8 +401,9 @@ DELETE FROM "it_systemer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WH
 INSERT INTO "it_systemer" AS t ("uuid", "navn") SELECT "uuid", "navn" FROM "mocdc_stg_it_systemer" ON CONFLICT ("uuid") DO UPDATE SET "navn" = EXCLUDED."navn" WHERE (t."navn") IS DISTINCT FROM (EXCLUDED."navn");
 
 -- staging it_forbindelser
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelser" ("uuid" varchar(36), "it_system_uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "brugernavn" varchar(250), "eksternt_id" varchar(250), "primær_boolean" boolean, "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelser" ("uuid" varchar(36), "it_system_uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "brugernavn" varchar(250), "eksternt_id" varchar(250), "primær_boolean" boolean, "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_it_forbindelser_key" ON "mocdc_stg_it_forbindelser" ("uuid");
+TRUNCATE "mocdc_stg_it_forbindelser";
 
 -- delete vanished rows of it_forbindelser
 DELETE FROM "it_forbindelser" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_forbindelser' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_forbindelser" s WHERE s."uuid" = t."uuid");
@@ -402,8 +413,9 @@ UPDATE "it_forbindelser" AS t SET "it_system_uuid" = s."it_system_uuid", "bruger
 INSERT INTO "it_forbindelser" ("uuid", "it_system_uuid", "bruger_uuid", "enhed_uuid", "brugernavn", "eksternt_id", "primær_boolean", "startdato", "slutdato") SELECT s."uuid", s."it_system_uuid", s."bruger_uuid", s."enhed_uuid", s."brugernavn", s."eksternt_id", s."primær_boolean", s."startdato", s."slutdato" FROM "mocdc_stg_it_forbindelser" AS s WHERE NOT EXISTS (SELECT 1 FROM "it_forbindelser" AS t WHERE t."uuid" = s."uuid");
 
 -- staging it_forbindelse_engagementer
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelse_engagementer" ("it_forbindelse_uuid" varchar(36), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_it_forbindelse_engagementer" ("it_forbindelse_uuid" varchar(36), "engagement_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_it_forbindelse_engagementer_key" ON "mocdc_stg_it_forbindelse_engagementer" ("it_forbindelse_uuid", "engagement_uuid");
+TRUNCATE "mocdc_stg_it_forbindelse_engagementer";
 
 -- delete vanished rows of it_forbindelse_engagementer
 DELETE FROM "it_forbindelse_engagementer" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'it_forbindelse_engagementer' AND k."k1" = t."it_forbindelse_uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_it_forbindelse_engagementer" s WHERE s."it_forbindelse_uuid" = t."it_forbindelse_uuid" AND s."engagement_uuid" = t."engagement_uuid");
@@ -413,8 +425,9 @@ UPDATE "it_forbindelse_engagementer" AS t SET "startdato" = s."startdato", "slut
 INSERT INTO "it_forbindelse_engagementer" ("it_forbindelse_uuid", "engagement_uuid", "startdato", "slutdato") SELECT s."it_forbindelse_uuid", s."engagement_uuid", s."startdato", s."slutdato" FROM "mocdc_stg_it_forbindelse_engagementer" AS s WHERE NOT EXISTS (SELECT 1 FROM "it_forbindelse_engagementer" AS t WHERE t."it_forbindelse_uuid" = s."it_forbindelse_uuid" AND t."engagement_uuid" = s."engagement_uuid");
 
 -- staging ledere
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_ledere" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "ledertype_uuid" varchar(36), "ledertype_titel" varchar(250), "niveautype_uuid" varchar(36), "niveautype_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_ledere" ("uuid" varchar(36), "bruger_uuid" varchar(36), "enhed_uuid" varchar(36), "ledertype_uuid" varchar(36), "ledertype_titel" varchar(250), "niveautype_uuid" varchar(36), "niveautype_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_ledere_key" ON "mocdc_stg_ledere" ("uuid");
+TRUNCATE "mocdc_stg_ledere";
 
 -- delete vanished rows of ledere
 DELETE FROM "ledere" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'ledere' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_ledere" s WHERE s."uuid" = t."uuid");
@@ -424,8 +437,9 @@ UPDATE "ledere" AS t SET "bruger_uuid" = s."bruger_uuid", "enhed_uuid" = s."enhe
 INSERT INTO "ledere" ("uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid", "ledertype_titel", "niveautype_uuid", "niveautype_titel", "startdato", "slutdato") SELECT s."uuid", s."bruger_uuid", s."enhed_uuid", s."ledertype_uuid", s."ledertype_titel", s."niveautype_uuid", s."niveautype_titel", s."startdato", s."slutdato" FROM "mocdc_stg_ledere" AS s WHERE NOT EXISTS (SELECT 1 FROM "ledere" AS t WHERE t."uuid" = s."uuid");
 
 -- staging leder_ansvar
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_leder_ansvar" ("leder_uuid" varchar(36), "lederansvar_uuid" varchar(36), "lederansvar_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_leder_ansvar" ("leder_uuid" varchar(36), "lederansvar_uuid" varchar(36), "lederansvar_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_leder_ansvar_key" ON "mocdc_stg_leder_ansvar" ("leder_uuid", "lederansvar_uuid");
+TRUNCATE "mocdc_stg_leder_ansvar";
 
 -- delete vanished rows of leder_ansvar
 DELETE FROM "leder_ansvar" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'leder_ansvar' AND k."k1" = t."leder_uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_leder_ansvar" s WHERE s."leder_uuid" = t."leder_uuid" AND s."lederansvar_uuid" = t."lederansvar_uuid");
@@ -435,8 +449,9 @@ UPDATE "leder_ansvar" AS t SET "lederansvar_titel" = s."lederansvar_titel", "sta
 INSERT INTO "leder_ansvar" ("leder_uuid", "lederansvar_uuid", "lederansvar_titel", "startdato", "slutdato") SELECT s."leder_uuid", s."lederansvar_uuid", s."lederansvar_titel", s."startdato", s."slutdato" FROM "mocdc_stg_leder_ansvar" AS s WHERE NOT EXISTS (SELECT 1 FROM "leder_ansvar" AS t WHERE t."leder_uuid" = s."leder_uuid" AND t."lederansvar_uuid" = s."lederansvar_uuid");
 
 -- staging kle
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_kle" ("uuid" varchar(36), "enhed_uuid" varchar(36), "kle_aspekt_uuid" varchar(36), "kle_aspekt_titel" varchar(250), "kle_nummer_uuid" varchar(36), "kle_nummer_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_kle" ("uuid" varchar(36), "enhed_uuid" varchar(36), "kle_aspekt_uuid" varchar(36), "kle_aspekt_titel" varchar(250), "kle_nummer_uuid" varchar(36), "kle_nummer_titel" varchar(250), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_kle_key" ON "mocdc_stg_kle" ("uuid", "kle_aspekt_uuid");
+TRUNCATE "mocdc_stg_kle";
 
 -- delete vanished rows of kle
 DELETE FROM "kle" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'kle' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_kle" s WHERE s."uuid" = t."uuid" AND s."kle_aspekt_uuid" = t."kle_aspekt_uuid");
@@ -446,8 +461,9 @@ UPDATE "kle" AS t SET "enhed_uuid" = s."enhed_uuid", "kle_aspekt_titel" = s."kle
 INSERT INTO "kle" ("uuid", "enhed_uuid", "kle_aspekt_uuid", "kle_aspekt_titel", "kle_nummer_uuid", "kle_nummer_titel", "startdato", "slutdato") SELECT s."uuid", s."enhed_uuid", s."kle_aspekt_uuid", s."kle_aspekt_titel", s."kle_nummer_uuid", s."kle_nummer_titel", s."startdato", s."slutdato" FROM "mocdc_stg_kle" AS s WHERE NOT EXISTS (SELECT 1 FROM "kle" AS t WHERE t."uuid" = s."uuid" AND t."kle_aspekt_uuid" = s."kle_aspekt_uuid");
 
 -- staging enhedssammenkobling
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enhedssammenkobling" ("uuid" varchar(36), "enhed1_uuid" varchar(36), "enhed2_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_enhedssammenkobling" ("uuid" varchar(36), "enhed1_uuid" varchar(36), "enhed2_uuid" varchar(36), "startdato" varchar(10), "slutdato" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_enhedssammenkobling_key" ON "mocdc_stg_enhedssammenkobling" ("uuid");
+TRUNCATE "mocdc_stg_enhedssammenkobling";
 
 -- delete vanished rows of enhedssammenkobling
 DELETE FROM "enhedssammenkobling" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'enhedssammenkobling' AND k."k1" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_enhedssammenkobling" s WHERE s."uuid" = t."uuid");
@@ -457,8 +473,9 @@ UPDATE "enhedssammenkobling" AS t SET "enhed1_uuid" = s."enhed1_uuid", "enhed2_u
 INSERT INTO "enhedssammenkobling" ("uuid", "enhed1_uuid", "enhed2_uuid", "startdato", "slutdato") SELECT s."uuid", s."enhed1_uuid", s."enhed2_uuid", s."startdato", s."slutdato" FROM "mocdc_stg_enhedssammenkobling" AS s WHERE NOT EXISTS (SELECT 1 FROM "enhedssammenkobling" AS t WHERE t."uuid" = s."uuid");
 
 -- staging mocdc_objects
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_objects" ("type" varchar(32), "uuid" varchar(36), "json" text, "next_change" varchar(10)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_objects" ("type" varchar(32), "uuid" varchar(36), "json" text, "next_change" varchar(10));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_mocdc_objects_key" ON "mocdc_stg_mocdc_objects" ("type", "uuid");
+TRUNCATE "mocdc_stg_mocdc_objects";
 
 -- delete vanished rows of mocdc_objects
 DELETE FROM "mocdc_objects" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'mocdc_objects' AND k."k1" = t."type" AND k."k2" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_mocdc_objects" s WHERE s."type" = t."type" AND s."uuid" = t."uuid");
@@ -467,8 +484,9 @@ DELETE FROM "mocdc_objects" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k 
 INSERT INTO "mocdc_objects" AS t ("type", "uuid", "json", "next_change") SELECT "type", "uuid", "json", "next_change" FROM "mocdc_stg_mocdc_objects" ON CONFLICT ("type", "uuid") DO UPDATE SET "json" = EXCLUDED."json", "next_change" = EXCLUDED."next_change" WHERE (t."json", t."next_change") IS DISTINCT FROM (EXCLUDED."json", EXCLUDED."next_change");
 
 -- staging mocdc_refs
-CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_refs" ("ref" varchar(36), "type" varchar(32), "uuid" varchar(36)) ON COMMIT DELETE ROWS;
+CREATE TEMPORARY TABLE IF NOT EXISTS "mocdc_stg_mocdc_refs" ("ref" varchar(36), "type" varchar(32), "uuid" varchar(36));
 CREATE INDEX IF NOT EXISTS "mocdc_stg_mocdc_refs_key" ON "mocdc_stg_mocdc_refs" ("ref", "type", "uuid");
+TRUNCATE "mocdc_stg_mocdc_refs";
 
 -- delete vanished rows of mocdc_refs
 DELETE FROM "mocdc_refs" AS t WHERE EXISTS (SELECT 1 FROM "mocdc_stg_keys" k WHERE k."tbl" = 'mocdc_refs' AND k."k1" = t."type" AND k."k2" = t."uuid") AND NOT EXISTS (SELECT 1 FROM "mocdc_stg_mocdc_refs" s WHERE s."ref" = t."ref" AND s."type" = t."type" AND s."uuid" = t."uuid");
