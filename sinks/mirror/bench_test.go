@@ -113,6 +113,7 @@ func benchOnce(b *testing.B, dialect string) {
 	defer db.Close()
 	var traceMu sync.Mutex
 	trace := map[string]time.Duration{}
+	statements := 0
 	tracer := func(q string, d time.Duration) {
 		traceMu.Lock()
 		defer traceMu.Unlock()
@@ -121,6 +122,7 @@ func benchOnce(b *testing.B, dialect string) {
 			key = key[:90]
 		}
 		trace[key] += d
+		statements++
 	}
 	m, err := New(db, cfg, topics, WithClock(fixedClock), withTrace(tracer))
 	if err != nil {
@@ -160,6 +162,10 @@ func benchOnce(b *testing.B, dialect string) {
 	for _, r := range recs {
 		offsets[r.Topic] = max(offsets[r.Topic], r.Offset+1)
 	}
+	traceMu.Lock()
+	statements = 0
+	smallTrace := map[string]int{}
+	traceMu.Unlock()
 	start = time.Now()
 	for i := 0; i < batches; i++ {
 		var batch []runner.Record
@@ -180,6 +186,11 @@ func benchOnce(b *testing.B, dialect string) {
 		}
 	}
 	perBatch := time.Since(start) / batches
+	traceMu.Lock()
+	perBatchStatements := float64(statements) / batches
+	traceMu.Unlock()
+	_ = smallTrace
+	b.ReportMetric(perBatchStatements, "statements/small_batch")
 	b.ReportMetric(float64(perBatch.Microseconds())/1000, "ms/small_batch")
 
 	d := m.d

@@ -322,5 +322,8 @@ func mysqlDSN(dsn string) string {
 	if err := cfg.Apply(gomysql.Charset("utf8mb4", "")); err != nil {
 		return dsn
 	}
+	// flush sends its parameterless statements (merges, deletes) in one
+	// round trip; no statement is ever built from data.
+	cfg.MultiStatements = true
 	return cfg.FormatDSN()
 }

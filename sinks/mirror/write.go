@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
@@ -75,7 +76,37 @@ func (m *Mirror) check(writes []*tableWrite, changes map[objKey]*change) error {
 // staging, then per table the vanished rows are deleted and the rest
 // upserted. Owners that had no rows before (objects new to the mirror)
 // are not listed: nothing of theirs can vanish or be updated.
+//
+// The statements without parameters (clearing staging, delete, merge) are
+// sent together, one round trip between two bulk loads: a small batch is
+// mostly round trips, and each waits for a CPU on a busy machine.
 func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, written map[string]int) error {
+	var pending []string
+	var tables []string
+	send := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		q, names := strings.Join(pending, ";\n"), strings.Join(sortedUnique(append([]string(nil), tables...)), ", ")
+		pending, tables = pending[:0], tables[:0]
+		if _, err := s.exec(ctx, q); err != nil {
+			return fmt.Errorf("write %s: %w", names, err)
+		}
+		return nil
+	}
+	queue := func(table string, qs ...string) {
+		pending = append(pending, qs...)
+		tables = append(tables, table)
+	}
+	load := func(t *Table, rows [][]any, into bool) error {
+		if err := send(); err != nil {
+			return err
+		}
+		if into {
+			return m.loadInto(ctx, s, t, rows)
+		}
+		return m.load(ctx, s, t, rows)
+	}
 	var keys [][]any
 	for _, w := range writes {
 		for o := range w.owners {
@@ -83,10 +114,8 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		}
 	}
 	if len(keys) > 0 {
-		if err := m.execAll(ctx, s, m.d.ClearStaging(keysTable)); err != nil {
-			return err
-		}
-		if err := m.load(ctx, s, keysTable, keys); err != nil {
+		queue(keysTable.Name, m.d.ClearStaging(keysTable)...)
+		if err := load(keysTable, keys, false); err != nil {
 			return err
 		}
 	}
@@ -96,40 +125,32 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		}
 		if len(w.owners) == 0 && !m.stagedOnly {
 			// Only new owners: their rows go straight in.
-			if err := m.loadInto(ctx, s, w.t, w.rows); err != nil {
+			if err := load(w.t, w.rows, true); err != nil {
 				return err
 			}
 			written[w.t.Name] += len(w.rows)
 			continue
 		}
-		if err := m.execAll(ctx, s, m.d.ClearStaging(w.t)); err != nil {
-			return err
-		}
+		queue(w.t.Name, m.d.ClearStaging(w.t)...)
 		if len(w.rows) > 0 {
-			if err := m.load(ctx, s, w.t, w.rows); err != nil {
+			if err := load(w.t, w.rows, false); err != nil {
 				return err
 			}
 		}
 		if len(w.owners) > 0 {
-			if _, err := s.exec(ctx, m.d.DeleteVanished(w.t)); err != nil {
-				return fmt.Errorf("delete from %s: %w", w.t.Name, err)
-			}
+			queue(w.t.Name, m.d.DeleteVanished(w.t))
 		}
 		if len(w.rows) == 0 {
 			continue
 		}
 		update, insert := m.d.Upsert(w.t)
 		if update != "" && len(w.owners) > 0 {
-			if _, err := s.exec(ctx, update); err != nil {
-				return fmt.Errorf("update %s: %w", w.t.Name, err)
-			}
+			queue(w.t.Name, update)
 		}
-		if _, err := s.exec(ctx, insert); err != nil {
-			return fmt.Errorf("insert into %s: %w", w.t.Name, err)
-		}
+		queue(w.t.Name, insert)
 		written[w.t.Name] += len(w.rows)
 	}
-	return nil
+	return send()
 }
 
 func (m *Mirror) execAll(ctx context.Context, s *session, qs []string) error {
