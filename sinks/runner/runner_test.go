@@ -122,21 +122,9 @@ func TestRetriesAndResumesFromTargetOffsets(t *testing.T) {
 		return nil
 	}
 	run := func() (stop func()) {
-		r, err := runner.New(runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond, Retry: runner.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}},
-			sink, runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			_ = r.Close(ctx)
-		}
+		_, stop = startRunner(ctx, t, runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond, Retry: runner.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}},
+			sink, topic, dlq, brokers)
+		return stop
 	}
 	waitFor := func(v int) {
 		deadline := time.Now().Add(time.Minute)
@@ -219,19 +207,8 @@ func TestTransactionMarkersAreSteppedOver(t *testing.T) {
 	txn(3, true)
 
 	sink := runnertest.NewMemSink()
-	r, err := runner.New(runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond},
-		sink, runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(rctx) }()
-	defer func() {
-		stop()
-		<-done
-		_ = r.Close(ctx)
-	}()
+	r, stop := startRunner(ctx, t, runner.Config{Group: prefix + "g", MaxWait: 20 * time.Millisecond}, sink, topic, dlq, brokers)
+	defer stop()
 
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -260,5 +237,24 @@ func TestTransactionMarkersAreSteppedOver(t *testing.T) {
 			t.Fatalf("never caught up: state %v, lag %d, stored %v, ends %v", st, stats.Lag, stored, ends)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startRunner runs a runner over topic until stop is called.
+func startRunner(ctx context.Context, t *testing.T, cfg runner.Config, sink runner.Sink, topic, dlq string, brokers []string) (r *runner.Runner, stop func()) {
+	t.Helper()
+	r, err := runner.New(cfg, sink, runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	return r, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		_ = r.Close(ctx)
 	}
 }
