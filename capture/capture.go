@@ -203,6 +203,18 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() },
 		counted:    func(typ, op string, n int) { c.metrics.events.WithLabelValues(typ, op).Add(float64(n)) }}
 
+	if slot.Exists && slot.Lost {
+		// The server dropped WAL the slot needed: what changed since the
+		// checkpoint cannot be read. A new slot and snapshot republish
+		// every object's current state; objects deleted in the gap are
+		// not seen as deleted.
+		c.log.Error("replication slot lost: the MO store removed WAL it still needed (max_slot_wal_keep_size; capture was stopped or behind for too long); dropping it and taking a new snapshot — deletions since the checkpoint are missed: rebuild the mirrors (--rebuild) to drop objects deleted meanwhile",
+			slog.String("slot", c.cfg.Slot))
+		if err := pglogrepl.DropReplicationSlot(ctx, repl, c.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
+			return fmt.Errorf("drop lost slot %s: %w", c.cfg.Slot, err)
+		}
+		slot.Exists = false
+	}
 	switch {
 	case !slot.Exists:
 		if cp != nil && cp.SnapshotDone {

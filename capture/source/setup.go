@@ -78,16 +78,20 @@ type SlotInfo struct {
 	Database       string
 	ConfirmedFlush pglogrepl.LSN
 	Active         bool
+	// Lost: the server removed WAL the slot still needed
+	// (max_slot_wal_keep_size); it can never be read again.
+	Lost bool
 }
 
 // LookupSlot returns the state of slot name.
 func LookupSlot(ctx context.Context, conn *pgx.Conn, name string) (SlotInfo, error) {
 	var (
-		info SlotInfo
-		lsn  *string
+		info   SlotInfo
+		lsn    *string
+		status *string
 	)
-	err := conn.QueryRow(ctx, `SELECT plugin, database, confirmed_flush_lsn::text, active
-		FROM pg_replication_slots WHERE slot_name = $1`, name).Scan(&info.Plugin, &info.Database, &lsn, &info.Active)
+	err := conn.QueryRow(ctx, `SELECT plugin, database, confirmed_flush_lsn::text, active, wal_status
+		FROM pg_replication_slots WHERE slot_name = $1`, name).Scan(&info.Plugin, &info.Database, &lsn, &info.Active, &status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SlotInfo{}, nil
 	}
@@ -95,6 +99,7 @@ func LookupSlot(ctx context.Context, conn *pgx.Conn, name string) (SlotInfo, err
 		return SlotInfo{}, fmt.Errorf("look up slot %s: %w", name, err)
 	}
 	info.Exists = true
+	info.Lost = status != nil && *status == "lost"
 	if lsn != nil {
 		if info.ConfirmedFlush, err = pglogrepl.ParseLSN(*lsn); err != nil {
 			return SlotInfo{}, err
