@@ -899,7 +899,22 @@ func (w *watcher) last() string {
 
 // pollDB reads the probe person's surname in the mirror every poll.
 func (w *watcher) pollDB(ctx context.Context, t *mirrorDB, poll time.Duration) {
-	tk := time.NewTicker(poll)
+	every(ctx, poll, func() {
+		s, err := t.surname(ctx, w.p.uuid)
+		now := time.Now()
+		if err != nil {
+			return
+		}
+		if m := probeRE.FindStringSubmatch(s); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			w.saw(n, now)
+		}
+	})
+}
+
+// every runs f each period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func()) {
+	tk := time.NewTicker(period)
 	defer tk.Stop()
 	for {
 		select {
@@ -907,15 +922,7 @@ func (w *watcher) pollDB(ctx context.Context, t *mirrorDB, poll time.Duration) {
 			return
 		case <-tk.C:
 		}
-		s, err := t.surname(ctx, w.p.uuid)
-		now := time.Now()
-		if err != nil {
-			continue
-		}
-		if m := probeRE.FindStringSubmatch(s); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			w.saw(n, now)
-		}
+		f()
 	}
 }
 
@@ -923,14 +930,7 @@ func (w *watcher) pollDB(ctx context.Context, t *mirrorDB, poll time.Duration) {
 // WAL (pg_stat_replication.sent_lsn): the first part of capture's latency,
 // spent in PostgreSQL.
 func (w *watcher) pollSent(ctx context.Context, l *lab, poll time.Duration) {
-	tk := time.NewTicker(poll)
-	defer tk.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
+	every(ctx, poll, func() {
 		var sent int64
 		err := l.pool.QueryRow(ctx, `SELECT (r.sent_lsn - '0/0'::pg_lsn)::bigint FROM pg_stat_replication r
 			JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = $1`, l.slot).Scan(&sent)
@@ -940,7 +940,7 @@ func (w *watcher) pollSent(ctx context.Context, l *lab, poll time.Duration) {
 				w.saw(n, now)
 			}
 		}
-	}
+	})
 }
 
 // consume reads the person topic (read_committed) for the probe's events.
