@@ -12,6 +12,13 @@ export MOCDC_DATA
 
 SERVICES := $(CURDIR)/deploy/local/services
 ENV_FILE := $(MOCDC_DATA)/env
+MOCDC := $(MOCDC_DATA)/bin/mocdc
+
+# `mocdc --version` prints these (the Go toolchain's own VCS stamping may be
+# off: GOFLAGS=-buildvcs=false).
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -modified)
+GIT_VERSION := $(shell git describe --tags --dirty 2>/dev/null)
+LDFLAGS := -X main.commit=$(GIT_COMMIT) -X main.version=$(GIT_VERSION)
 
 .PHONY: services services-down services-status test run bench build vet
 
@@ -33,9 +40,9 @@ test: services
 # The main job: the local MO store with a demo municipality and live
 # changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.
 run: services
-	go build -o $(MOCDC_DATA)/bin/mocdc ./cmd/mocdc
-	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC_DATA)/bin/mocdc ledger keygen --out $(MOCDC_DATA)/ledger
-	. "$(ENV_FILE)" && $(MOCDC_DATA)/bin/mocdc run --config deploy/local/mocdc.yaml
+	go build -ldflags "$(LDFLAGS)" -o $(MOCDC) ./cmd/mocdc
+	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC) ledger keygen --out $(MOCDC_DATA)/ledger
+	. "$(ENV_FILE)" && $(MOCDC) run --config deploy/local/mocdc.yaml
 
 # Throughput and latency figures; see bench/results.md for what each means
 # and the scenario commands (go run ./bench capture|bigtxn|latency) behind

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,9 +20,9 @@ import (
 )
 
 func runCapture(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
+	fs := newFlagSet("capture")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)

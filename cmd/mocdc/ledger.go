@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,9 +43,9 @@ func newLedgerBuilder(cfg *Config, log *slog.Logger, reg prometheus.Registerer) 
 
 // runLedgerSink is `mocdc sink ledger --config FILE`.
 func runLedgerSink(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("sink ledger", flag.ContinueOnError)
+	fs := newFlagSet("sink ledger")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)
@@ -76,9 +75,9 @@ func runLedger(ctx context.Context, log *slog.Logger, sub string, args []string)
 }
 
 func ledgerKeygen(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ledger keygen", flag.ContinueOnError)
+	fs := newFlagSet("ledger keygen")
 	out := fs.String("out", "", "directory for "+ledger.PrivateKeyName+" (mode 0600) and "+ledger.PublicKeyName)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -126,12 +125,12 @@ func verifyKey(cfg *Config, flagKey string, stderr io.Writer) (ed25519.PublicKey
 }
 
 func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	fs := newFlagSet("ledger verify")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
 	keyFile := fs.String("public-key", "", "PEM public key of the builder (default ledger.public_key_file)")
 	topicFlag := fs.String("topic", "", "ledger topic (default <kafka.topic_prefix>.ledger)")
 	every := fs.Duration("progress", 3*time.Second, "how often to print progress to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)
@@ -190,7 +189,7 @@ func writeReport(w io.Writer, r *ledger.Report) {
 }
 
 func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ledger query", flag.ContinueOnError)
+	fs := newFlagSet("ledger query")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
 	topicFlag := fs.String("topic", "", "ledger topic (default <kafka.topic_prefix>.ledger)")
 	var f ledger.Filter
@@ -202,7 +201,7 @@ func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io
 	to := fs.String("to", "", "entries before this time (same forms as --from)")
 	fs.StringVar(&f.Field, "field", "", "writes whose changed fields include this MO field (e.g. job_function)")
 	format := fs.String("format", "table", "table or json (one stored record per line)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var errs []error

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"os"
 	"time"
@@ -18,9 +17,9 @@ import (
 // when ledger.private_key_file is set, and the demo load when enabled, in
 // one process.
 func runAll(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := newFlagSet("run")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,11 +18,11 @@ import (
 // [--rebuild]`: one process keeps one mirror target up to date; more
 // processes with the same target share its partitions.
 func runSinkMirror(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("sink mirror", flag.ContinueOnError)
+	fs := newFlagSet("sink mirror")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
 	target := fs.String("target", "", "name of the mirror target to run (mirrors[].name); may be left out when there is only one")
 	rebuild := fs.Bool("rebuild", false, "drop the target's tables, offsets and state, and rebuild them from the compacted topics (stop the target's other instances first)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,14 +19,27 @@ import (
 // benchmarks; against a real MO store only init's checks are harmless, and
 // even init should be left to OS2mo's own migrations there.
 func runStore(ctx context.Context, log *slog.Logger, sub string, args []string) error {
-	fs := flag.NewFlagSet("store "+sub, flag.ContinueOnError)
-	dsn := fs.String("dsn", os.Getenv("MOCDC_MO_DSN"), "MO store DSN (default $MOCDC_MO_DSN)")
-	persons := fs.Int("persons", 1000, "seed: number of persons")
-	seed := fs.Int64("seed", 1, "seed/churn: random seed (same seed, same municipality)")
-	rate := fs.Float64("rate", 50, "churn: MO changes per second (0 = as fast as possible)")
-	duration := fs.Duration("duration", 0, "churn: how long to run (0 = until interrupted)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("store " + sub)
+	dsn := fs.String("dsn", "", "MO store DSN (default $MOCDC_MO_DSN)")
+	var persons int
+	var seed int64
+	var rate float64
+	var duration time.Duration
+	switch sub {
+	case "seed":
+		fs.IntVar(&persons, "persons", 1000, "number of persons")
+	case "churn":
+		fs.Float64Var(&rate, "rate", 50, "MO changes per second (0 = as fast as possible)")
+		fs.DurationVar(&duration, "duration", 0, "how long to run (0 = until interrupted)")
+	}
+	if sub != "init" {
+		fs.Int64Var(&seed, "seed", 1, "random seed (same seed, same municipality / same changes)")
+	}
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *dsn == "" {
+		*dsn = os.Getenv("MOCDC_MO_DSN")
 	}
 	if *dsn == "" {
 		return errors.New("no MO store: pass --dsn or set MOCDC_MO_DSN")
@@ -50,7 +62,7 @@ func runStore(ctx context.Context, log *slog.Logger, sub string, args []string) 
 			return fmt.Errorf("--dsn: %w", err)
 		}
 		defer pool.Close()
-		sum, err := demo.Seed(ctx, pool, demo.SeedOptions{Seed: *seed, Persons: *persons})
+		sum, err := demo.Seed(ctx, pool, demo.SeedOptions{Seed: seed, Persons: persons})
 		if err != nil {
 			return err
 		}
@@ -65,12 +77,12 @@ func runStore(ctx context.Context, log *slog.Logger, sub string, args []string) 
 			return fmt.Errorf("--dsn: %w", err)
 		}
 		defer pool.Close()
-		if *duration > 0 {
+		if duration > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, *duration)
+			ctx, cancel = context.WithTimeout(ctx, duration)
 			defer cancel()
 		}
-		return churn(ctx, log, pool, *seed, *rate)
+		return churn(ctx, log, pool, seed, rate)
 	}
 	return fmt.Errorf("unknown store command %q: use init, seed or churn", sub)
 }
