@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -52,6 +54,33 @@ type MetricsConfig struct {
 	Listen string `yaml:"listen"`
 }
 
+// Validate checks that Listen is host:port (an empty host: every
+// interface).
+func (m MetricsConfig) Validate() error {
+	if m.Listen == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(m.Listen)
+	if err == nil {
+		var n int
+		if n, err = strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+			err = errors.New("port out of range")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("metrics.listen %q is not host:port: write e.g. 127.0.0.1:%s (this machine only) or 0.0.0.0:%s (every interface)", m.Listen, portHint(m.Listen), portHint(m.Listen))
+	}
+	return nil
+}
+
+// portHint is the port a wrong listen address probably meant.
+func portHint(listen string) string {
+	if _, err := strconv.Atoi(listen); err == nil {
+		return listen
+	}
+	return "9100"
+}
+
 // DemoConfig makes `mocdc run` also seed and churn the MO store (the local
 // demo that `make run` starts). Never set it against a real MO store.
 type DemoConfig struct {
@@ -93,8 +122,16 @@ func LoadConfig(path string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
+	// A type error (partitions: six) leaves that key unset and decodes the
+	// rest; its message goes first, and Validate's come after it, so one
+	// run names every mistake.
+	var decodeErrs []error
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, yamlError(err))
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		decodeErrs = typeErrors(te, expanded)
 	}
 	if c.Store.DSNFile != "" {
 		b, err := os.ReadFile(c.Store.DSNFile)
@@ -108,7 +145,10 @@ func LoadConfig(path string) (*Config, error) {
 	if c.Kafka.TopicPrefix == "" {
 		c.Kafka.TopicPrefix = "mo"
 	}
-	if err := c.Validate(); err != nil {
+	for i := range c.Mirrors {
+		c.Mirrors[i].Dialect = mirror.CanonicalDialect(c.Mirrors[i].Dialect)
+	}
+	if err := errors.Join(append(decodeErrs, c.Validate())...); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
 	return &c, nil
@@ -119,6 +159,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if len(c.Kafka.Brokers) == 0 {
 		errs = append(errs, errors.New("kafka.brokers is empty: list at least one host:port"))
+	}
+	if err := c.Metrics.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Capture.Validate(); err != nil {
 		errs = append(errs, err)
@@ -232,45 +275,6 @@ func leafErrors(err error) []error {
 		return out
 	}
 	return []error{err}
-}
-
-// yamlSections names the Go types of the configuration as their place in
-// the YAML, for yaml.v3's "field x not found in type T".
-var yamlSections = map[string]string{
-	"main.Config":         "the top level",
-	"main.StoreConfig":    "store",
-	"main.KafkaConfig":    "kafka",
-	"main.MetricsConfig":  "metrics",
-	"main.DemoConfig":     "demo",
-	"capture.Config":      "capture",
-	"publish.TopicConfig": "capture.topics",
-	"ledger.Config":       "ledger",
-	"mirror.Config":       "a mirrors entry",
-	"mirror.BatchConfig":  "mirrors[].batch",
-	"runner.Backoff":      "mirrors[].retry",
-}
-
-var unknownField = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
-
-// yamlError rewrites yaml.v3's unknown-field messages into ones that name
-// the key and its section.
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	lines := make([]string, len(te.Errors))
-	for i, e := range te.Errors {
-		lines[i] = unknownField.ReplaceAllStringFunc(e, func(m string) string {
-			sub := unknownField.FindStringSubmatch(m)
-			where, ok := yamlSections[sub[2]]
-			if !ok {
-				where = sub[2]
-			}
-			return fmt.Sprintf("unknown key %q in %s: check its spelling against the documented keys", sub[1], where)
-		})
-	}
-	return errors.New(strings.Join(lines, "\n"))
 }
 
 // requireStore is for the commands that read the MO store (capture, run):

@@ -78,7 +78,7 @@ mirrors:
     dsn: postgres://db/y
 `)
 	sameLines(t, "config check of bad mirrors", got, []string{
-		`mirrors[0] (bi): dialect "oracle": use postgres, mysql or mssql`,
+		`mirrors[0] (bi): dialect "oracle": use postgres, mysql (also for MariaDB) or mssql`,
 		`mirrors[0] (bi): mode "hist": use actual or historic`,
 		`mirrors[0] (bi): mysql_load "fast": use load_data or insert`,
 		`mirrors[0] (bi): kvittering_retention must not be negative`,
@@ -130,7 +130,8 @@ mirrors:
 	})
 }
 
-// Unknown keys are named with their line and section, every one of them.
+// Unknown keys are named with their line and section, every one of them,
+// and the values' mistakes after them.
 func TestConfigCheckUnknownKeys(t *testing.T) {
 	got := configCheckOutput(t, `kafka:
   brokers: [127.0.0.1:9092]
@@ -152,6 +153,9 @@ ledgr: {}
 		`line 10: unknown key "max_recs" in mirrors[].batch: check its spelling against the documented keys`,
 		`line 11: unknown key "mn" in mirrors[].retry: check its spelling against the documented keys`,
 		`line 12: unknown key "ledgr" in the top level: check its spelling against the documented keys`,
+		// Not hidden by the unknown keys: the entry's own mistakes.
+		`mirrors[0] (bi): dialect "": use postgres, mysql (also for MariaDB) or mssql`,
+		`mirrors[0] (bi): dsn is empty: set dsn (e.g. ${MOCDC_MIRROR_PG_DSN}) or dsn_file`,
 	})
 }
 
@@ -196,4 +200,82 @@ func writeTemp(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// A value of the wrong type names its key, its line and what to write; it
+// does not hide the file's other mistakes (here a missing broker list and
+// a bad listen address after it).
+func TestConfigCheckTypeErrors(t *testing.T) {
+	got := configCheckOutput(t, `store:
+  dsn: postgres://db/mo
+capture:
+  heartbeat: 1 minute
+  topics:
+    partitions: six
+    replication_factor: [3]
+demo:
+  enabled: yes please
+  churn_rate: fast
+mirrors:
+  - name: bi
+    dialect: postgres
+    dsn: postgres://db/bi
+    retry: {min: 1s, max: soon}
+metrics:
+  listen: 59100
+`)
+	sameLines(t, "config check of wrong types", got, []string{
+		`line 4: capture.heartbeat: "1 minute" is not a duration: a number with a unit, e.g. 500ms, 10s, 1m30s or 2h`,
+		`line 6: capture.topics.partitions: "six" is not a whole number, e.g. 6 (digits only, no unit)`,
+		`line 7: capture.topics.replication_factor: a list is not a whole number, e.g. 6 (digits only, no unit)`,
+		`line 9: demo.enabled: "yes please" is not true or false`,
+		`line 10: demo.churn_rate: "fast" is not a number, e.g. 20 or 0.5`,
+		`line 15: mirrors[0].retry.max: "soon" is not a duration: a number with a unit, e.g. 500ms, 10s, 1m30s or 2h`,
+		`kafka.brokers is empty: list at least one host:port`,
+		`metrics.listen "59100" is not host:port: write e.g. 127.0.0.1:59100 (this machine only) or 0.0.0.0:59100 (every interface)`,
+	})
+}
+
+// metrics.listen must be host:port; an empty host listens on every
+// interface, like Go's net.Listen.
+func TestConfigMetricsListen(t *testing.T) {
+	for listen, ok := range map[string]bool{
+		"127.0.0.1:59100": true, "0.0.0.0:9100": true, ":9100": true, "[::1]:9100": true, "localhost:9100": true,
+		"59100": false, "127.0.0.1": false, "127.0.0.1:": false, "127.0.0.1:http": false, "127.0.0.1:70000": false, "host:9100:1": false,
+	} {
+		err := MetricsConfig{Listen: listen}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("metrics.listen %q: error %v, want ok=%v", listen, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "is not host:port") {
+			t.Errorf("metrics.listen %q: %v does not say what is wrong", listen, err)
+		}
+	}
+}
+
+// The docs say MySQL/MariaDB: dialect: mariadb is the mysql dialect, and
+// so is MySQL in capitals.
+func TestConfigDialectMariaDB(t *testing.T) {
+	cfg, err := LoadConfig(writeTemp(t, `kafka:
+  brokers: [k:9092]
+mirrors:
+  - name: a
+    dialect: mariadb
+    dsn: root@tcp(db:3306)/a
+  - name: b
+    dialect: MySQL
+    dsn: root@tcp(db:3306)/b
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cfg.Mirrors {
+		if m.Dialect != "mysql" {
+			t.Errorf("mirror %s: dialect %q, want mysql", m.Name, m.Dialect)
+		}
+		mc, err := mirrorTarget(cfg, m.Name, os.ReadFile)
+		if err != nil || mc.Dialect != "mysql" {
+			t.Errorf("mirrorTarget(%s) = %q, %v", m.Name, mc.Dialect, err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
@@ -39,7 +40,8 @@ type Config struct {
 	// Name identifies the target: --target NAME, the default consumer
 	// group, metrics and logs. Letters, digits, - and _.
 	Name string `yaml:"name"`
-	// Dialect of the target database: postgres, mysql (also MariaDB) or mssql.
+	// Dialect of the target database: postgres, mysql or mssql; mariadb is
+	// accepted for mysql (see CanonicalDialect).
 	Dialect string `yaml:"dialect"`
 	// DSN of the target database, in the driver's format:
 	//   postgres: postgres://user:pass@host:5432/db?sslmode=…
@@ -81,8 +83,26 @@ type BatchConfig struct {
 	MaxWait time.Duration `yaml:"max_wait"`
 }
 
+// CanonicalDialect is the dialect name the mirror uses for name: mariadb
+// is mysql (one dialect serves both), postgresql is postgres, sqlserver
+// is mssql; case does not matter. Other names come back lower-cased, for
+// Validate to refuse.
+func CanonicalDialect(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case "mariadb":
+		return "mysql"
+	case "postgresql", "pg":
+		return "postgres"
+	case "sqlserver":
+		return "mssql"
+	}
+	return name
+}
+
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
+	c.Dialect = CanonicalDialect(c.Dialect)
 	if c.Mode == "" {
 		c.Mode = Actual
 	}
@@ -121,7 +141,7 @@ func (c Config) Validate() error {
 	switch c.Dialect {
 	case "postgres", "mysql", "mssql":
 	default:
-		add("dialect %q: use postgres, mysql or mssql", c.Dialect)
+		add("dialect %q: use postgres, mysql (also for MariaDB) or mssql", c.Dialect)
 	}
 	if c.DSN == "" && c.DSNFile == "" {
 		add("dsn is empty: set dsn (e.g. ${MOCDC_MIRROR_PG_DSN}) or dsn_file")
