@@ -8,8 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -226,6 +230,25 @@ func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io
 	if *format != "table" && *format != "json" {
 		errs = append(errs, fmt.Errorf("--format must be table or json, not %q", *format))
 	}
+	if f.UUID != "" {
+		u, err := uuid.Parse(f.UUID)
+		if err != nil || len(f.UUID) != 36 {
+			errs = append(errs, fmt.Errorf("--uuid %q is not a uuid: give the object's uuid as 8-4-4-4-12 hex digits, e.g. 6d1c3a7e-2b8f-4c55-9e0a-3f4b2d1e8c90", f.UUID))
+		} else {
+			f.UUID = u.String()
+		}
+	}
+	if f.Field != "" {
+		if err := checkField(f.Field, f.Type); err != nil {
+			errs = append(errs, err)
+		}
+		if f.Kind == ledger.KindRead {
+			errs = append(errs, errors.New("--field matches writes only (a read names no fields): drop --kind read or --field"))
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		errs = append(errs, fmt.Errorf("--from %s is not before --to %s: no entry can match", *from, *to))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -241,6 +264,78 @@ func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io
 		return ledger.WriteJSON(stdout, recs)
 	}
 	return ledger.WriteTable(stdout, recs, f)
+}
+
+// moFields are the field names a write's changed list can hold for t
+// (every type's when t is empty), sorted: the MO fields and validity.
+func moFields(t mo.Type) []string {
+	set := map[string]bool{"validity": true}
+	for _, typ := range mo.Types {
+		if t != "" && typ != t {
+			continue
+		}
+		for _, fd := range mo.SpecOf(typ).Fields {
+			set[fd.Name] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkField refuses a --field no entry can have, naming the valid ones
+// (and the nearest, for a typo).
+func checkField(field string, t mo.Type) error {
+	valid := moFields(t)
+	if slices.Contains(valid, field) {
+		return nil
+	}
+	of := "of any MO type"
+	if t != "" {
+		of = "of " + string(t)
+		if slices.Contains(moFields(""), field) {
+			return fmt.Errorf("--field %q is not a field of %s (its fields: %s)", field, t, strings.Join(valid, ", "))
+		}
+	}
+	hint := ""
+	if near := nearest(field, valid); near != "" {
+		hint = fmt.Sprintf("did you mean %q? ", near)
+	}
+	return fmt.Errorf("--field %q is not a field %s: %sthe fields are %s", field, of, hint, strings.Join(valid, ", "))
+}
+
+// nearest is the name in names within edit distance 2 of s, or "".
+func nearest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func typeList() string {

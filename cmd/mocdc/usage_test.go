@@ -120,3 +120,32 @@ func TestVersion(t *testing.T) {
 		t.Errorf("versionString() = %q", got)
 	}
 }
+
+// An auditor's typo is an error that says what is valid, never an empty
+// table with exit 0. Nothing is read from Kafka for it.
+func TestLedgerQueryRefusesWhatCannotMatch(t *testing.T) {
+	cfg := writeTemp(t, "kafka:\n  brokers: [127.0.0.1:1]\n")
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--field", "job_functon"}, []string{`--field "job_functon" is not a field of any MO type: did you mean "job_function"?`, "engagement_type", "validity"}},
+		{[]string{"--type", "engagement", "--field", "cpr_number"}, []string{`--field "cpr_number" is not a field of engagement (its fields: `, "job_function"}},
+		{[]string{"--uuid", "not-a-uuid"}, []string{`--uuid "not-a-uuid" is not a uuid: give the object's uuid as 8-4-4-4-12 hex digits`}},
+		{[]string{"--uuid", "6d1c3a7e2b8f4c559e0a3f4b2d1e8c90"}, []string{`is not a uuid`}},
+		{[]string{"--kind", "read", "--field", "job_function"}, []string{"--field matches writes only"}},
+		{[]string{"--from", "2024-03-06", "--to", "2024-03-05"}, []string{"is not before --to"}},
+		{[]string{"--type", "employee"}, []string{`--type "employee" is not an MO type (one of `}},
+	} {
+		stdout, stderr, code := runBare(t, append([]string{"ledger", "query", "--config", cfg}, c.args...)...)
+		name := strings.Join(c.args, " ")
+		if code != 1 || stdout != "" {
+			t.Errorf("ledger query %s: exit %d, stdout %q; want exit 1 and no table", name, code, stdout)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("ledger query %s: stderr lacks %q:\n%s", name, w, stderr)
+			}
+		}
+	}
+}
