@@ -1,0 +1,114 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
+)
+
+func TestQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q := NewQueue()
+	q.Add("a", "b", "a")
+	if q.Len() != 2 {
+		t.Fatalf("duplicates queued: len %d", q.Len())
+	}
+	k, _ := q.Get(ctx)
+	if k != "a" {
+		t.Fatalf("FIFO: got %s", k)
+	}
+	q.Add("a") // while a is processed: again after Done, not now
+	k2, _ := q.Get(ctx)
+	if k2 != "b" || q.Len() != 0 {
+		t.Fatalf("a processed concurrently: got %s, len %d", k2, q.Len())
+	}
+	q.Done("b")
+	q.Done("a")
+	if k, _ := q.Get(ctx); k != "a" {
+		t.Fatalf("a not requeued after Done: %s", k)
+	}
+	q.Done("a")
+	if !q.Idle() {
+		t.Fatal("not idle")
+	}
+	cctx, c := context.WithCancel(ctx)
+	c()
+	if _, ok := q.Get(cctx); ok {
+		t.Fatal("Get on a cancelled context returned a key")
+	}
+}
+
+// TestShard: two instances split the partitions without overlap; when one
+// leaves, the other owns all and is told which it gained.
+func TestShard(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	brokers := testenv.KafkaBrokers(t)
+	prefix := testenv.UniqueTopicPrefix(t)
+	topic := prefix + "mo.person"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 4, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	gained := map[int][]int32{}
+	start := func(i int) (*Shard, context.CancelFunc, chan error) {
+		s, err := NewShard([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.SessionTimeout(6 * time.Second)}, prefix+"shard", []string{topic},
+			func(_ string, ps []int32) { mu.Lock(); gained[i] = append(gained[i], ps...); mu.Unlock() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(c) }()
+		return s, stop, done
+	}
+	a, stopA, doneA := start(0)
+	b, stopB, doneB := start(1)
+	defer func() { stopB(); <-doneB }()
+	waitFor(t, ctx, "a split of 4 partitions", func() bool {
+		if a.Owned()+b.Owned() != 4 || a.Owned() == 0 || b.Owned() == 0 {
+			return false
+		}
+		for p := int32(0); p < 4; p++ {
+			if a.Owns(topic, p) == b.Owns(topic, p) {
+				return false
+			}
+		}
+		return true
+	})
+	stopA()
+	<-doneA
+	waitFor(t, ctx, "b owning all after a left", func() bool { return b.Owned() == 4 })
+	mu.Lock()
+	defer mu.Unlock()
+	seen := map[int32]bool{}
+	for _, p := range gained[1] {
+		seen[p] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("b was told of gaining %v, want all 4 partitions", gained[1])
+	}
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package view
+
+import (
+	"math"
+	"time"
+	"unique"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// Object is the compact state of one MO object in the view: every validity
+// period of its latest registration, with the field values of each.
+//
+// Objects are immutable once in the view: an update replaces the whole
+// Object, so a pointer handed out by a lookup stays consistent (it is the
+// state as of the moment of the lookup) and may be read from any goroutine.
+type Object struct {
+	Type mo.Type
+	UUID string
+	// Partition is the partition of its object topic the object was read
+	// from (its key's partition); sinks use it to split owners between
+	// instances (see Owned).
+	Partition int32
+	// Versions are in validity order and do not overlap.
+	Versions []Version
+}
+
+// Version is the state of an object during one validity period. Values are
+// stored positionally, in the order of the type's mo.Spec fields, with
+// strings interned, so a version costs a slice of small headers instead of
+// a map.
+type Version struct {
+	// from and to are the period [from, to) in Unix seconds; math.MinInt64
+	// and math.MaxInt64 stand for the infinities.
+	from, to int64
+	spec     *mo.Spec
+	vals     []any
+}
+
+func unixOf(t time.Time) int64 {
+	if mo.IsNegInf(t) {
+		return math.MinInt64
+	}
+	if mo.IsPosInf(t) {
+		return math.MaxInt64
+	}
+	return t.Unix()
+}
+
+func timeOf(s int64) time.Time {
+	switch s {
+	case math.MinInt64:
+		return mo.NegInf
+	case math.MaxInt64:
+		return mo.PosInf
+	}
+	return time.Unix(s, 0).In(mo.Location)
+}
+
+// compact turns an MO object into its view form.
+func compact(o *mo.Object, partition int32) *Object {
+	spec := mo.SpecOf(o.Type)
+	c := &Object{Type: o.Type, UUID: intern(o.UUID), Partition: partition, Versions: make([]Version, len(o.Validities))}
+	for i, v := range o.Validities {
+		cv := Version{from: unixOf(v.Period.From), to: unixOf(v.Period.To), spec: spec}
+		if spec != nil {
+			cv.vals = make([]any, len(spec.Fields))
+			for j, f := range spec.Fields {
+				cv.vals[j] = compactValue(v.Fields[f.Name])
+			}
+		}
+		c.Versions[i] = cv
+	}
+	return c
+}
+
+func compactValue(x any) any {
+	switch t := x.(type) {
+	case string:
+		if t == "" {
+			return nil
+		}
+		return intern(t)
+	case []string:
+		if len(t) == 0 {
+			return nil
+		}
+		out := make([]string, len(t))
+		for i, s := range t {
+			out[i] = intern(s)
+		}
+		return out
+	}
+	return x
+}
+
+// intern returns the canonical copy of s; the runtime frees it when no
+// object uses it any more.
+func intern(s string) string { return unique.Make(s).Value() }
+
+// At returns the version valid at t, or nil.
+func (o *Object) At(t time.Time) *Version {
+	if o == nil {
+		return nil
+	}
+	s := t.Unix()
+	for i := range o.Versions {
+		v := &o.Versions[i]
+		if v.from <= s && s < v.to {
+			return v
+		}
+	}
+	return nil
+}
+
+// ValidFrom returns the version valid at t or, if none, the first version
+// that starts after t (a future-dated object), or nil.
+func (o *Object) ValidFrom(t time.Time) *Version {
+	if v := o.At(t); v != nil {
+		return v
+	}
+	s := t.Unix()
+	for i := range o.Versions {
+		if o.Versions[i].from > s {
+			return &o.Versions[i]
+		}
+	}
+	return nil
+}
+
+// Last returns the last version, or nil for an object without versions.
+func (o *Object) Last() *Version {
+	if o == nil || len(o.Versions) == 0 {
+		return nil
+	}
+	return &o.Versions[len(o.Versions)-1]
+}
+
+// Period returns the version's validity in store time.
+func (v *Version) Period() mo.Period { return mo.Period{From: timeOf(v.from), To: timeOf(v.to)} }
+
+// Validity returns the version's validity as OS2mo shows it (first and last
+// day, nil when open).
+func (v *Version) Validity() mo.Validity { return mo.ValidityOf(v.Period()) }
+
+// Get returns the value of field name (see mo.Kind for the Go types), or
+// nil when it is unset or the type has no such field.
+func (v *Version) Get(name string) any {
+	if v == nil || v.spec == nil {
+		return nil
+	}
+	i := fieldIndex(v.spec, name)
+	if i < 0 {
+		return nil
+	}
+	return v.vals[i]
+}
+
+// Str returns a Text or UUID field, "" when unset.
+func (v *Version) Str(name string) string {
+	s, _ := v.Get(name).(string)
+	return s
+}
+
+// UUIDs returns a UUIDs field (sorted), nil when unset. A UUID field is
+// returned as a list of one.
+func (v *Version) UUIDs(name string) []string {
+	switch t := v.Get(name).(type) {
+	case []string:
+		return t
+	case string:
+		return []string{t}
+	}
+	return nil
+}
+
+// Bool returns a Bool field, false when unset.
+func (v *Version) Bool(name string) bool {
+	b, _ := v.Get(name).(bool)
+	return b
+}
+
+// Int returns an Int field, 0 when unset.
+func (v *Version) Int(name string) int64 {
+	n, _ := v.Get(name).(int64)
+	return n
+}
+
+// Fields returns the version's set fields as a map (a copy), as mo.Version
+// holds them.
+func (v *Version) Fields() map[string]any {
+	out := map[string]any{}
+	if v == nil || v.spec == nil {
+		return out
+	}
+	for i, f := range v.spec.Fields {
+		if v.vals[i] != nil {
+			out[f.Name] = v.vals[i]
+		}
+	}
+	return out
+}
+
+// refers reports whether field name of v is target or lists it.
+func (v *Version) refers(name, target string) bool {
+	switch t := v.Get(name).(type) {
+	case string:
+		return t == target
+	case []string:
+		for _, s := range t {
+			if s == target {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var fieldIndexes = func() map[*mo.Spec]map[string]int {
+	m := map[*mo.Spec]map[string]int{}
+	for _, t := range mo.Types {
+		s := mo.SpecOf(t)
+		idx := make(map[string]int, len(s.Fields))
+		for i, f := range s.Fields {
+			idx[f.Name] = i
+		}
+		m[s] = idx
+	}
+	return m
+}()
+
+func fieldIndex(s *mo.Spec, name string) int {
+	if i, ok := fieldIndexes[s][name]; ok {
+		return i
+	}
+	return -1
+}
