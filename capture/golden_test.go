@@ -20,11 +20,21 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
 
-// The corpus: real pgoutput output of OS2mo's own schema and procedures.
-const corpus = "testdata/os2mo-wal"
+// The corpora: real pgoutput output of OS2mo's own schema and procedures.
+// os2mo-wal-2 is written with OS2mo's exact relation layout (objekt_type
+// of opgaver rows, associations' IT user and job function, the facet's
+// organisation in ansvarlig); os2mo-wal with mocdc's earlier layout.
+const (
+	corpus  = "testdata/os2mo-wal"
+	corpus2 = "testdata/os2mo-wal-2"
+)
 
-// rootOrg existed before the corpus's slots did.
-const rootOrg = "e139a405-6d75-4f45-9116-2fc157c68c28"
+// rootOrg existed before the corpus's slots did (rootOrg2 in os2mo-wal-2:
+// the target of its units' overordnet rows where ops.jsonl has no parent).
+const (
+	rootOrg  = "e139a405-6d75-4f45-9116-2fc157c68c28"
+	rootOrg2 = "a9a4c23d-dbc7-4082-bca7-6b49129bed54"
+)
 
 type walLine struct {
 	LSN  string `json:"lsn"`
@@ -43,9 +53,13 @@ type opLine struct {
 	Xid    uint32         `json:"xid"`
 }
 
+// readJSONL reads a file of a corpus; a bare name is in the first corpus.
 func readJSONL[T any](t *testing.T, name string) []T {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, name))
+	if filepath.Dir(name) == "." {
+		name = filepath.Join(corpus, name)
+	}
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +89,7 @@ func decodeCorpus(t *testing.T, name string, budget int64) ([]txnResult, []*even
 	c := &Capture{metrics: newMetrics(nil)}
 	cat := newCatalog()
 	cat.AddOrganisation(rootOrg)
+	cat.AddOrganisation(rootOrg2)
 	mk := &eventMaker{topics: event.Topics{}, catalog: cat, versions: newVersions(100000)}
 	dec := decode.New()
 	var col build.Collector
@@ -126,8 +141,14 @@ func decodeCorpus(t *testing.T, name string, budget int64) ([]txnResult, []*even
 // TestGoldenOS2moWAL: decoding OS2mo's real WAL yields exactly one MO object
 // version per operation of ops.jsonl, with its uuid, type, kind and fields.
 func TestGoldenOS2moWAL(t *testing.T) {
-	ops := readJSONL[opLine](t, "ops.jsonl")
-	results, envs := decodeCorpus(t, "pgoutput-v1.jsonl", 64<<20)
+	for _, dir := range []string{corpus, corpus2} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { goldenCorpus(t, dir) })
+	}
+}
+
+func goldenCorpus(t *testing.T, dir string) {
+	ops := readJSONL[opLine](t, filepath.Join(dir, "ops.jsonl"))
+	results, envs := decodeCorpus(t, filepath.Join(dir, "pgoutput-v1.jsonl"), 64<<20)
 	if len(results) != len(ops) {
 		t.Fatalf("%d transactions, want %d (one per op)", len(results), len(ops))
 	}

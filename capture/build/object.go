@@ -163,6 +163,30 @@ func attrAt(rows []lora.AttrRow, t time.Time) map[string]any {
 }
 
 func value(f *mo.Field, s *lora.State, t time.Time, cat Catalog) (any, error) {
+	v, err := fieldValue(f, s, t, cat)
+	if err != nil || f.Legacy == nil || !mo.Equal(v, nil) {
+		return v, err
+	}
+	return fieldValue(f.Legacy, s, t, cat)
+}
+
+// hasRelation reports whether s has a relation row of kind at t.
+func hasRelation(s *lora.State, kind string, t time.Time) bool {
+	for i := range s.Relations {
+		if s.Relations[i].Kind == kind && s.Relations[i].Period.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func fieldValue(f *mo.Field, s *lora.State, t time.Time, cat Catalog) (any, error) {
+	if f.RequiresRel != "" && !hasRelation(s, f.RequiresRel, t) {
+		if f.Kind == mo.UUIDs {
+			return []string{}, nil
+		}
+		return nil, nil
+	}
 	switch f.Source {
 	case mo.Egenskab:
 		return attrValue(f, attrAt(s.Egenskaber, t)[f.Column])

@@ -46,8 +46,21 @@ type Field struct {
 	Column string
 	// Rel is the relation kind for Relation, URN and AddressValue.
 	Rel string
-	// ObjektType, when set, selects only relation rows with that objekt_type.
+	// ObjektType, when set, selects only relation rows with that objekt_type
+	// (OS2mo's filter in mora/mapping.py), and the writer writes it.
 	ObjektType string
+	// Tag is the objekt_type the writer puts on the rows of a field that is
+	// read without a filter (a class's facet: "Facet"); OS2mo writes it.
+	Tag string
+	// RequiresRel, when set, reads the field only at instants where the
+	// object has a relation row of that kind (an association's
+	// tilknyttedefunktioner is its job function only when an IT user is
+	// bound in tilknyttedeitsystemer; otherwise it is a substitute).
+	RequiresRel string
+	// Legacy, when set, is where stores written before OS2mo's layout
+	// (mocdc's own earlier writer) keep the field; it is read only when
+	// the field itself yields nothing. OS2mo-written data never has it.
+	Legacy *Field
 	// Facet, when set, selects relation rows whose objekt_type is empty by
 	// the user_key of the facet their target class belongs to (OS2mo keeps
 	// a manager's level and responsibilities both in opgaver and tells them
@@ -72,6 +85,9 @@ type Spec struct {
 	// type at the root organisation ("" for none). The writer fills it;
 	// it is not an MO field.
 	OrgRelation string
+	// OrgObjektType is the objekt_type of the OrgRelation row
+	// ("Organisation" for classes and facets, as OS2mo writes it).
+	OrgObjektType string
 	// Fields are the MO fields, user_key first.
 	Fields []Field
 }
@@ -119,12 +135,15 @@ func udv(name, column string) Field {
 }
 
 var (
-	person   = rel("person", "tilknyttedebrugere")
-	orgUnit  = rel("org_unit", "tilknyttedeenheder")
-	primary  = rel("primary", "primær")
-	fnType   = func(name string) Field { return rel(name, "organisatoriskfunktionstype") }
-	jobFunc  = rel("job_function", "opgaver")
-	specList = []*Spec{
+	person  = rel("person", "tilknyttedebrugere")
+	orgUnit = rel("org_unit", "tilknyttedeenheder")
+	primary = rel("primary", "primær")
+	fnType  = func(name string) Field { return rel(name, "organisatoriskfunktionstype") }
+	jobFunc = rel("job_function", "opgaver")
+	// legacyITLink is where mocdc's earlier writer kept an association's
+	// IT user.
+	legacyITLink = funktion("it_user", "it")
+	specList     = []*Spec{
 		{Type: Person, Class: "bruger", OrgRelation: "tilhoerer", Fields: []Field{
 			userKey(),
 			udv("given_name", "fornavn"), udv("surname", "efternavn"),
@@ -137,15 +156,21 @@ var (
 			{Name: "name", Kind: Text, Source: Egenskab, Column: "enhedsnavn"},
 			{Name: "parent", Kind: UUID, Source: Relation, Rel: "overordnet", OrganisationIsNull: true},
 			rel("unit_type", "enhedstype"), rel("org_unit_level", "niveau"),
-			rel("org_unit_hierarchy", "opmærkning"), rel("time_planning", "opgaver"),
+			rel("org_unit_hierarchy", "opmærkning"),
+			{Name: "time_planning", Kind: UUID, Source: Relation, Rel: "opgaver", ObjektType: "tidsregistrering", Facet: "time_planning"},
 		}},
 		{Type: Engagement, Class: "organisationfunktion", Funktionsnavn: "Engagement", OrgRelation: "tilknyttedeorganisationer", Fields: append([]Field{
 			userKey(), person, orgUnit, fnType("engagement_type"), jobFunc, primary,
 			{Name: "fraction", Kind: Int, Source: Udvidelse, Column: "fraktion"},
 		}, extensions()...)},
 		{Type: Association, Class: "organisationfunktion", Funktionsnavn: "Tilknytning", OrgRelation: "tilknyttedeorganisationer", Fields: []Field{
-			userKey(), person, orgUnit, fnType("association_type"), jobFunc, primary,
-			rels("dynamic_classes", "tilknyttedeklasser"), funktion("it_user", "it"),
+			userKey(), person, orgUnit, fnType("association_type"),
+			// OS2mo: the job function in tilknyttedefunktioner, read as such
+			// only when an IT user is bound (else it is a substitute).
+			{Name: "job_function", Kind: UUID, Source: Relation, Rel: "tilknyttedefunktioner", RequiresRel: "tilknyttedeitsystemer", Legacy: &jobFunc},
+			primary,
+			rels("dynamic_classes", "tilknyttedeklasser"),
+			{Name: "it_user", Kind: UUID, Source: Relation, Rel: "tilknyttedeitsystemer", Legacy: &legacyITLink},
 		}},
 		{Type: ITUser, Class: "organisationfunktion", Funktionsnavn: "IT-system", OrgRelation: "tilknyttedeorganisationer", Fields: []Field{
 			userKey(), udv("external_id", "udvidelse_1"), udv("binding_type", "udvidelse_2"),
@@ -155,7 +180,9 @@ var (
 		{Type: Address, Class: "organisationfunktion", Funktionsnavn: "Adresse", OrgRelation: "tilknyttedeorganisationer", Fields: []Field{
 			userKey(),
 			{Name: "value", Kind: Text, Source: AddressValue, Rel: "adresser"},
-			fnType("address_type"), rel("visibility", "opgaver"), person, orgUnit,
+			fnType("address_type"),
+			{Name: "visibility", Kind: UUID, Source: Relation, Rel: "opgaver", ObjektType: "synlighed", Facet: "visibility"},
+			person, orgUnit,
 			funktion("engagement", "engagement"), funktion("ituser", "it"),
 		}},
 		{Type: Manager, Class: "organisationfunktion", Funktionsnavn: "Leder", OrgRelation: "tilknyttedeorganisationer", Fields: []Field{
@@ -180,14 +207,17 @@ var (
 			userKey(), rel("owner", "tilknyttedepersoner"), person, orgUnit,
 			udv("inference_priority", "udvidelse_1"),
 		}},
-		{Type: Class, Class: "klasse", OrgRelation: "ansvarlig", Fields: []Field{
+		{Type: Class, Class: "klasse", OrgRelation: "ansvarlig", OrgObjektType: "Organisation", Fields: []Field{
 			userKey(),
 			{Name: "name", Kind: Text, Source: Egenskab, Column: "titel"},
 			{Name: "scope", Kind: Text, Source: Egenskab, Column: "omfang"},
-			rel("facet", "facet"), rel("parent", "overordnetklasse"),
+			{Name: "facet", Kind: UUID, Source: Relation, Rel: "facet", Tag: "Facet"},
+			{Name: "parent", Kind: UUID, Source: Relation, Rel: "overordnetklasse", Tag: "Klasse"},
 			{Name: "published", Kind: Text, Source: State},
 		}},
-		{Type: Facet, Class: "facet", OrgRelation: "facettilhoerer", Fields: []Field{
+		// The facet's organisation is ansvarlig; facettilhoerer is the
+		// parent facet.
+		{Type: Facet, Class: "facet", OrgRelation: "ansvarlig", OrgObjektType: "Organisation", Fields: []Field{
 			userKey(),
 			{Name: "description", Kind: Text, Source: Egenskab, Column: "beskrivelse"},
 			{Name: "published", Kind: Text, Source: State},

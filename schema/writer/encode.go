@@ -46,7 +46,7 @@ func Encode(spec *mo.Spec, p mo.Period, f Fields, cx Context) (lora.State, error
 		s.Udvidelser = []lora.AttrRow{udv}
 	}
 	if spec.OrgRelation != "" && cx.Organisation != "" {
-		s.Relations = append(s.Relations, lora.RelationRow{Period: p, Kind: spec.OrgRelation, UUID: cx.Organisation})
+		s.Relations = append(s.Relations, lora.RelationRow{Period: p, Kind: spec.OrgRelation, UUID: cx.Organisation, ObjektType: spec.OrgObjektType})
 	}
 	for i := range spec.Fields {
 		fd := &spec.Fields[i]
@@ -84,7 +84,11 @@ func put(s *lora.State, fd *mo.Field, p mo.Period, v any, cx Context) error {
 		setAttr(s.Udvidelser, fd.Column, p, attr(fd, v))
 		return nil
 	}
+	// The objekt_type OS2mo writes: the field's filter, or its tag.
 	row := lora.RelationRow{Period: p, Kind: fd.Rel, ObjektType: fd.ObjektType}
+	if row.ObjektType == "" {
+		row.ObjektType = fd.Tag
+	}
 	switch fd.Source {
 	case mo.URN:
 		if v == nil {

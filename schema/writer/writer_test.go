@@ -84,7 +84,7 @@ func intended(spec *mo.Spec, f writer.Fields, org, scope string) []string {
 		out = append(out, "funktionsnavn="+spec.Funktionsnavn)
 	}
 	if spec.OrgRelation != "" {
-		out = append(out, fmt.Sprintf("%s  -> %s", spec.OrgRelation, org))
+		out = append(out, fmt.Sprintf("%s %s -> %s", spec.OrgRelation, spec.OrgObjektType, org))
 	}
 	for _, fd := range spec.Fields {
 		v, ok := f[fd.Name]
@@ -102,12 +102,16 @@ func intended(spec *mo.Spec, f writer.Fields, org, scope string) []string {
 		case mo.AddressValue:
 			out = append(out, fmt.Sprintf("%s %s -> %s%v", fd.Rel, scope, mo.AddressPrefixes[scope], v))
 		case mo.Relation:
+			ot := fd.ObjektType
+			if ot == "" {
+				ot = fd.Tag
+			}
 			if l, ok := v.([]string); ok {
 				for _, u := range l {
-					out = append(out, fmt.Sprintf("%s %s -> %s", fd.Rel, fd.ObjektType, u))
+					out = append(out, fmt.Sprintf("%s %s -> %s", fd.Rel, ot, u))
 				}
 			} else {
-				out = append(out, fmt.Sprintf("%s %s -> %v", fd.Rel, fd.ObjektType, v))
+				out = append(out, fmt.Sprintf("%s %s -> %v", fd.Rel, ot, v))
 			}
 		}
 	}
