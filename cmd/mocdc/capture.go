@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kslog"
 
@@ -33,13 +30,14 @@ func runCapture(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	reg := newRegistry()
-	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
-	c, closeFn, err := newCapture(ctx, log, cfg, reg)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return c.Run(ctx)
+	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
+		c, closeFn, err := newCapture(ctx, log, cfg, reg)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return c.Run(ctx)
+	})
 }
 
 func newRegistry() *prometheus.Registry {
@@ -84,27 +82,6 @@ func kafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
 		// errors matter to an operator.
 		kgo.WithLogger(kslog.New(slog.New(warnOnly{log.Handler()}).With("component", "kafka"))),
 	}
-}
-
-// serveMetrics serves /metrics, /healthz and /readyz on addr until ctx ends.
-func serveMetrics(ctx context.Context, log *slog.Logger, addr string, reg *prometheus.Registry) {
-	if addr == "" {
-		return
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-			log.Error("metrics listener failed", slog.String("addr", addr), slog.Any("err", err))
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
 }
 
 // warnOnly passes on records at warning level and above.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -52,11 +53,24 @@ type KafkaConfig struct {
 type MetricsConfig struct {
 	// Listen address, e.g. 127.0.0.1:59100; empty disables it.
 	Listen string `yaml:"listen"`
+	// ListenTimeout is how long a port in use is retried before the
+	// process fails (it never runs without the listener). Default 30s.
+	ListenTimeout time.Duration `yaml:"listen_timeout"`
+}
+
+// Defaults fills unset fields.
+func (m *MetricsConfig) Defaults() {
+	if m.ListenTimeout == 0 {
+		m.ListenTimeout = 30 * time.Second
+	}
 }
 
 // Validate checks that Listen is host:port (an empty host: every
 // interface).
 func (m MetricsConfig) Validate() error {
+	if m.ListenTimeout < 0 {
+		return fmt.Errorf("metrics.listen_timeout must not be negative, got %s", m.ListenTimeout)
+	}
 	if m.Listen == "" {
 		return nil
 	}
@@ -142,6 +156,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	c.Capture.Defaults()
 	c.Ledger.Defaults()
+	c.Metrics.Defaults()
 	if c.Kafka.TopicPrefix == "" {
 		c.Kafka.TopicPrefix = "mo"
 	}

@@ -61,8 +61,7 @@ func runLedgerSink(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
-	return b.Run(ctx)
+	return withMetrics(ctx, log, cfg.Metrics, reg, b.Run)
 }
 
 // runLedger is `mocdc ledger keygen|verify|query`.

@@ -30,7 +30,13 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	reg := newRegistry()
-	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
+	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
+		return runComponents(ctx, log, cfg, reg)
+	})
+}
+
+// runComponents runs what runAll starts, until ctx ends or one fails.
+func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prometheus.Registry) error {
 	g, ctx := errgroup.WithContext(ctx)
 	if cfg.Demo.Enabled {
 		if err := demoPrepare(ctx, log, cfg); err != nil {

@@ -38,13 +38,14 @@ func runSinkMirror(ctx context.Context, log *slog.Logger, args []string) error {
 	// its own; send it through ours.
 	_ = gomysql.SetLogger(driverLog{log})
 	reg := newRegistry()
-	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
-	return mirror.Run(ctx, mc, mirror.RunDeps{
-		KafkaOpts: kafkaOpts(cfg, log),
-		Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
-		Logger:    log,
-		Registry:  reg,
-		Rebuild:   *rebuild,
+	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
+		return mirror.Run(ctx, mc, mirror.RunDeps{
+			KafkaOpts: kafkaOpts(cfg, log),
+			Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+			Logger:    log,
+			Registry:  reg,
+			Rebuild:   *rebuild,
+		})
 	})
 }
 
