@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/capture/publish"
 	"github.com/os2mo-cdc/mocdc/capture/source"
 	"github.com/os2mo-cdc/mocdc/schema/event"
@@ -36,6 +37,9 @@ type Deps struct {
 	Registry  prometheus.Registerer
 	// Now is the clock for validity ticks; nil is time.Now.
 	Now func() time.Time
+	// Policy, when set, redacts sensitive job functions and sets export
+	// titles before anything is published (capture/policy).
+	Policy *policy.Policy
 	// Progress, when set, is told how the initial snapshot goes.
 	Progress Progress
 	// AfterCommit, when set, runs after each Kafka commit of streamed
@@ -58,6 +62,7 @@ type Capture struct {
 	progress    Progress
 	afterCommit func()
 
+	policy  *policy.Policy
 	pub     *publish.Publisher
 	catalog *catalog
 	vers    *versions
@@ -80,7 +85,7 @@ func New(cfg Config, d Deps) (*Capture, error) {
 	}
 	return &Capture{
 		cfg: cfg, pool: d.Pool, replCfg: d.ReplicationConfig, kopts: d.KafkaOpts, topics: d.Topics,
-		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress, afterCommit: d.AfterCommit,
+		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress, afterCommit: d.AfterCommit, policy: d.Policy,
 		catalog: newCatalog(), vers: newVersions(cfg.VersionCache),
 	}, nil
 }
@@ -199,7 +204,7 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	}
 	defer repl.Close(context.WithoutCancel(ctx))
 
-	mk := &eventMaker{topics: c.topics, db: c.pool, catalog: c.catalog, versions: c.vers,
+	mk := &eventMaker{topics: c.topics, db: c.pool, catalog: c.catalog, versions: c.vers, policy: c.policy,
 		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() },
 		counted:    func(typ, op string, n int) { c.metrics.events.WithLabelValues(typ, op).Add(float64(n)) }}
 
@@ -265,6 +270,9 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		// Capture has just started: the snapshot holds today's state.
 		cp.Tick = string(mo.DateOf(c.now()))
 	}
+	if err := mk.loadPolicy(ctx, c.pool); err != nil {
+		return err
+	}
 	return c.stream(ctx, repl, cp, mk)
 }
 
@@ -286,6 +294,9 @@ func (c *Capture) snapshot(ctx context.Context, cp *publish.Checkpoint, mk *even
 		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&cp.Snapshot.Visible); err != nil {
 			return fmt.Errorf("read snapshot: %w", err)
 		}
+	}
+	if err := mk.loadPolicy(ctx, tx); err != nil {
+		return err
 	}
 	return c.runSnapshot(ctx, tx, cp, mk)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -77,6 +78,11 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 				return fmt.Errorf("encode tick: %w", err)
 			}
 			recs = append(recs, &kgo.Record{Topic: c.topics.Object(obj.Type), Key: []byte(r.UUID), Value: v})
+			more, err := mk.policyFollowUps(ctx, obj, time.Time{}, env.ID, event.Source{})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, more...)
 		}
 	}
 	next := *cp

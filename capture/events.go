@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/capture/build"
+	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/capture/snapshot"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/lora"
@@ -30,6 +31,8 @@ type eventMaker struct {
 	db       snapshot.Querier
 	catalog  *catalog
 	versions *versions
+	// policy, when set, redacts every object built (capture/policy).
+	policy *policy.Policy
 	// deadLetter counts what went to the dead-letter topic, by stage.
 	deadLetter func(stage string)
 	// counted is told, by commitCounts, of the events of a committed batch.
@@ -102,9 +105,19 @@ func (m *eventMaker) prefetch(ctx context.Context, batch []txnResult) error {
 	return nil
 }
 
-// build makes the object of one registration. prevType names the type of
-// a deleted organisationfunktion, whose state has no funktionsnavn.
+// build makes the object of one registration, redacted by the policy. prev
+// names the type of a deleted organisationfunktion, whose state has no
+// funktionsnavn.
 func (m *eventMaker) build(class *lora.Class, uuid string, s *lora.State, prev *mo.Object) (*mo.Object, error) {
+	obj, err := m.buildRaw(class, uuid, s, prev)
+	if err == nil && m.policy != nil {
+		m.policy.Apply(obj)
+	}
+	return obj, err
+}
+
+// buildRaw is build without the policy: for the policy's own look-ups.
+func (m *eventMaker) buildRaw(class *lora.Class, uuid string, s *lora.State, prev *mo.Object) (*mo.Object, error) {
 	spec, err := build.SpecFor(class, s)
 	if err != nil {
 		return nil, err
@@ -169,7 +182,11 @@ func (m *eventMaker) registration(ctx context.Context, src event.Source, reg *bu
 		// event before it tells consumers what happened.
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(reg.UUID)})
 	}
-	return recs, nil
+	more, err := m.policyFollowUps(ctx, obj, reg.Reg.Period.From, env.ID, src)
+	if err != nil {
+		return nil, err
+	}
+	return append(recs, more...), nil
 }
 
 func (m *eventMaker) read(src event.Source, r *build.Read) *kgo.Record {
@@ -180,6 +197,7 @@ func (m *eventMaker) read(src event.Source, r *build.Read) *kgo.Record {
 	if len(r.Arguments) > 0 && json.Valid(r.Arguments) {
 		a.Arguments = r.Arguments
 	}
+	m.scrubAccess(&a)
 	v, _ := json.Marshal(a)
 	m.count("access", "read")
 	return &kgo.Record{Topic: m.topics.Access(), Key: []byte(r.Actor), Value: v}
@@ -187,6 +205,7 @@ func (m *eventMaker) read(src event.Source, r *build.Read) *kgo.Record {
 
 func (m *eventMaker) dead(d event.DeadLetter) *kgo.Record {
 	d.Version = event.Version
+	m.scrubDeadLetter(&d)
 	if m.deadLetter != nil {
 		m.deadLetter(d.Stage)
 	}

@@ -101,6 +101,10 @@ func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo
 	}
 	mk.versions.put(versionKey{r.Class.Name, r.ID}, obj)
 	mk.catalog.Learn(obj)
+	if mk.policy != nil {
+		// Loaded from this snapshot's transaction already: nothing flips.
+		mk.policy.Learn(obj)
+	}
 	mk.count(string(obj.Type), string(event.Snapshot))
 	env := &event.Envelope{
 		Version: event.Version,

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/os2mo-cdc/mocdc/capture"
+	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 )
 
@@ -57,7 +58,12 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 		pool.Close()
 		return nil, nil, fmt.Errorf("store.dsn: %w", err)
 	}
+	var pol *policy.Policy
+	if cfg.Policy != nil {
+		pol = policy.New(*cfg.Policy, nil)
+	}
 	c, err := capture.New(cfg.Capture, capture.Deps{
+		Policy:            pol,
 		Pool:              pool,
 		ReplicationConfig: replCfg,
 		KafkaOpts:         kafkaOpts(cfg, log),

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/os2mo-cdc/mocdc/capture"
+	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
@@ -29,6 +30,9 @@ type Config struct {
 	Metrics MetricsConfig  `yaml:"metrics"`
 	Demo    DemoConfig     `yaml:"demo"`
 	Ledger  ledger.Config  `yaml:"ledger"`
+	// Policy, when present, redacts sensitive job functions and sets
+	// export titles before capture publishes anything (capture/policy).
+	Policy *policy.Config `yaml:"policy"`
 
 	Mirrors []mirror.Config `yaml:"mirrors"`
 }
@@ -157,6 +161,9 @@ func LoadConfig(path string) (*Config, error) {
 	c.Capture.Defaults()
 	c.Ledger.Defaults()
 	c.Metrics.Defaults()
+	if c.Policy != nil {
+		c.Policy.Defaults()
+	}
 	if c.Kafka.TopicPrefix == "" {
 		c.Kafka.TopicPrefix = "mo"
 	}
@@ -183,6 +190,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Ledger.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Policy != nil {
+		if err := c.Policy.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Demo.Enabled && c.Demo.Persons < 1 {
 		errs = append(errs, errors.New("demo.persons must be at least 1 when demo.enabled"))

@@ -27,6 +27,7 @@ var yamlSections = map[string]string{
 	"capture.Config":      "capture",
 	"publish.TopicConfig": "capture.topics",
 	"ledger.Config":       "ledger",
+	"policy.Config":       "policy",
 	"mirror.Config":       "a mirrors entry",
 	"mirror.BatchConfig":  "mirrors[].batch",
 	"runner.Backoff":      "mirrors[].retry",
