@@ -14,7 +14,9 @@ import (
 // unit per 20 persons; 200 classes.
 func synthetic(n int) []*event.Envelope {
 	var out []*event.Envelope
-	id := func(kind string, i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012d", len(kind)*1000003+i, i) }
+	id := func(kind string, i int) string {
+		return fmt.Sprintf("%08x-0000-4000-8000-%012d", len(kind)*1000003+i, i)
+	}
 	for i := 0; i < 200; i++ {
 		out = append(out, always(mo.Class, id("class", i), map[string]any{"user_key": fmt.Sprintf("k%d", i), "name": fmt.Sprintf("Klasse %d", i), "scope": "TEXT", "facet": id("facet", i%20)}))
 	}
