@@ -2,6 +2,7 @@ package view
 
 import (
 	"math"
+	"sort"
 	"time"
 	"unique"
 
@@ -35,6 +36,14 @@ type Version struct {
 	from, to int64
 	spec     *mo.Spec
 	vals     []any
+	// extra holds fields that are not in the type's spec, e.g. the
+	// policy's "export_title" and "withheld" (capture/policy).
+	extra []extraField
+}
+
+type extraField struct {
+	name string
+	val  any
 }
 
 func unixOf(t time.Time) int64 {
@@ -68,6 +77,12 @@ func compact(o *mo.Object, partition int32) *Object {
 			for j, f := range spec.Fields {
 				cv.vals[j] = compactValue(v.Fields[f.Name])
 			}
+			for k, x := range v.Fields {
+				if fieldIndex(spec, k) < 0 && x != nil {
+					cv.extra = append(cv.extra, extraField{intern(k), compactValue(x)})
+				}
+			}
+			sort.Slice(cv.extra, func(a, b int) bool { return cv.extra[a].name < cv.extra[b].name })
 		}
 		c.Versions[i] = cv
 	}
@@ -143,14 +158,20 @@ func (v *Version) Period() mo.Period { return mo.Period{From: timeOf(v.from), To
 // day, nil when open).
 func (v *Version) Validity() mo.Validity { return mo.ValidityOf(v.Period()) }
 
-// Get returns the value of field name (see mo.Kind for the Go types), or
-// nil when it is unset or the type has no such field.
+// Get returns the value of field name (see mo.Kind for the Go types; a
+// field outside the type's spec, like the policy's "export_title", as
+// decoded), or nil when it is unset.
 func (v *Version) Get(name string) any {
 	if v == nil || v.spec == nil {
 		return nil
 	}
 	i := fieldIndex(v.spec, name)
 	if i < 0 {
+		for _, e := range v.extra {
+			if e.name == name {
+				return e.val
+			}
+		}
 		return nil
 	}
 	return v.vals[i]
@@ -197,6 +218,9 @@ func (v *Version) Fields() map[string]any {
 		if v.vals[i] != nil {
 			out[f.Name] = v.vals[i]
 		}
+	}
+	for _, e := range v.extra {
+		out[e.name] = e.val
 	}
 	return out
 }

@@ -36,7 +36,7 @@ func municipality(v *View) {
 		always(mo.OrgUnit, "B", map[string]any{"name": "Børn", "parent": "R"}),
 		always(mo.Person, "P", map[string]any{"given_name": "Anna", "surname": "Berg", "cpr_number": "0101901234"}),
 		always(mo.Person, "Q", map[string]any{"given_name": "Bo", "surname": "Chef"}),
-		obj(mo.Engagement, "E1", ver("2020-01-01", "2026-06-30", map[string]any{"person": "P", "org_unit": "A1", "job_function": "cls-title"})),
+		obj(mo.Engagement, "E1", ver("2020-01-01", "2026-06-30", map[string]any{"person": "P", "org_unit": "A1", "job_function": "cls-title", "export_title": "Lærer", "withheld": []string{"extension_1"}})),
 		obj(mo.Engagement, "E2", ver("2026-07-01", "", map[string]any{"person": "P", "org_unit": "B", "job_function": "cls-title"})),
 		always(mo.ITUser, "I", map[string]any{"person": "P", "itsystem": "sys-ad", "user_key": "anbe", "engagements": []string{"E1"}}),
 		always(mo.Address, "adP", map[string]any{"person": "P", "value": "p@x.dk"}),
@@ -75,6 +75,9 @@ func TestLookups(t *testing.T) {
 	eq(t, "IT system by user_key", v.ITSystemByUserKey("Active Directory").UUID, "sys-ad")
 	e1 := v.Get(mo.Engagement, "E1")
 	eq(t, "E1 at today", e1.At(today).Str("org_unit"), "A1")
+	eq(t, "a field the policy adds", e1.At(today).Str("export_title"), "Lærer")
+	eq(t, "a list the policy adds", e1.At(today).UUIDs("withheld"), []string{"extension_1"})
+	eq(t, "fields round trip", e1.At(today).Fields()["export_title"], "Lærer")
 	eq(t, "E1 ends", *e1.At(today).Validity().To, mo.Date("2026-06-30"))
 	eq(t, "E1 in July", e1.At(july) == nil, true)
 	eq(t, "E2 valid from today on", v.Get(mo.Engagement, "E2").ValidFrom(today).Str("org_unit"), "B")
