@@ -9,8 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/os2mo-cdc/mocdc/capture"
 	"github.com/os2mo-cdc/mocdc/capture/policy"
@@ -79,15 +77,6 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 		return nil, nil, err
 	}
 	return c, pool.Close, nil
-}
-
-func kafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
-		// franz-go logs every connection at info; only its warnings and
-		// errors matter to an operator.
-		kgo.WithLogger(kslog.New(slog.New(warnOnly{log.Handler()}).With("component", "kafka"))),
-	}
 }
 
 // warnOnly passes on records at warning level and above.

@@ -46,13 +46,6 @@ type StoreConfig struct {
 	DSNFile string `yaml:"dsn_file"`
 }
 
-// KafkaConfig locates the Kafka cluster.
-type KafkaConfig struct {
-	Brokers []string `yaml:"brokers"`
-	// TopicPrefix of every topic. Default "mo".
-	TopicPrefix string `yaml:"topic_prefix"`
-}
-
 // MetricsConfig is the HTTP listener for /metrics, /healthz and /readyz.
 type MetricsConfig struct {
 	// Listen address, e.g. 127.0.0.1:59100; empty disables it.
@@ -158,6 +151,9 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		c.Store.DSN = strings.TrimSpace(string(b))
 	}
+	if errs := c.Kafka.prepare(); len(errs) > 0 {
+		return nil, fmt.Errorf("config %s:\n%w", path, errors.Join(errs...))
+	}
 	c.Capture.Defaults()
 	c.Ledger.Defaults()
 	c.Metrics.Defaults()
@@ -179,9 +175,7 @@ func LoadConfig(path string) (*Config, error) {
 // Validate names every wrong value.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Kafka.Brokers) == 0 {
-		errs = append(errs, errors.New("kafka.brokers is empty: list at least one host:port"))
-	}
+	errs = append(errs, c.Kafka.validate()...)
 	if err := c.Metrics.Validate(); err != nil {
 		errs = append(errs, err)
 	}

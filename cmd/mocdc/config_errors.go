@@ -22,6 +22,8 @@ var yamlSections = map[string]string{
 	"main.Config":         "the top level",
 	"main.StoreConfig":    "store",
 	"main.KafkaConfig":    "kafka",
+	"main.TLSConfig":      "kafka.tls",
+	"main.SASLConfig":     "kafka.sasl",
 	"main.MetricsConfig":  "metrics",
 	"main.DemoConfig":     "demo",
 	"capture.Config":      "capture",
