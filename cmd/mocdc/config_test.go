@@ -166,6 +166,7 @@ func TestConfigCheckShippedExamples(t *testing.T) {
 		"MOCDC_MO_DSN": "postgres://mo@db/mo", "MOCDC_TEST_KAFKA": "127.0.0.1:9092", "MOCDC_DATA": "/var/lib/mocdc",
 		"MOCDC_MIRROR_PG_DSN": "postgres://mirror@db/mirror", "MOCDC_MIRROR_MYSQL_DSN": "root@tcp(db:3306)/mirror",
 		"MIRROR_BI_DSN": "postgres://bi@db/mirror", "MIRROR_DWH_PASSWORD": "hemmelig",
+		"MOCDC_KAFKA_CA_FILE": "testdata/example-ca.pem", "MOCDC_KAFKA_PASSWORD": "hemmelig",
 	} {
 		t.Setenv(name, v)
 	}
