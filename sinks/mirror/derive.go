@@ -80,6 +80,17 @@ func (d *deriver) title(v *mo.Version, f string) any {
 	return text(d.class(uuidOf(field(v, f))), "name")
 }
 
+// jobTitle is the job title the export shows: the export title capture's
+// policy computed (capture/policy: the AD title, a blank for a withheld
+// sensitive job function, else the class name) when the event carries
+// one, else the job_function class's name.
+func (d *deriver) jobTitle(v *mo.Version) any {
+	if t, ok := field(v, "export_title").(string); ok {
+		return t
+	}
+	return d.title(v, "job_function")
+}
+
 func (d *deriver) unit(uuid string) *mo.Version {
 	if uuid == "" {
 		return nil

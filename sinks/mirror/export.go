@@ -58,7 +58,7 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 				"arbejdstidsfraktion":  integer(v, "fraction"),
 				"engagementstype_uuid": ref(v, "engagement_type"), "engagementstype_titel": d.title(v, "engagement_type"),
 				"primærtype_uuid": ref(v, "primary"), "primærtype_titel": d.title(v, "primary"),
-				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.title(v, "job_function")}
+				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.jobTitle(v)}
 			if p := uuidOf(v.Fields["person"]); d.mode == Actual && p != "" {
 				r["primær_boolean"] = d.primaryEngagement(p) == u
 			}
@@ -73,7 +73,7 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 			}
 			add(tTilknytninger, row{"uuid": u, "bvn": text(v, "user_key"), "bruger_uuid": ref(v, "person"), "enhed_uuid": ref(v, "org_unit"),
 				"tilknytningstype_uuid": ref(v, "association_type"), "tilknytningstype_titel": d.title(v, "association_type"),
-				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.title(v, "job_function"),
+				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.jobTitle(v),
 				"it_forbindelse_uuid": ref(v, "it_user"), "primær_boolean": d.primaryFlag(v), "faglig_organisation": union}.dates(v))
 		case mo.ITUser:
 			add(tITForbindelse, row{"uuid": u, "it_system_uuid": ref(v, "itsystem"), "bruger_uuid": ref(v, "person"),
