@@ -163,7 +163,18 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		kgo.RecordRetries(10),
 		kgo.ProducerBatchMaxBytes(4<<20),
 		kgo.MaxBufferedRecords(100000),
-		kgo.ProducerLinger(0),
+		// Publish produces a whole batch, then flushes: the linger only
+		// keeps the first records of a partition from leaving alone, ahead
+		// of the rest, so each partition gets one record batch per Kafka
+		// transaction. With two, the second is pipelined behind the first;
+		// when the first is refused with CONCURRENT_TRANSACTIONS (the
+		// previous transaction is still completing on the broker) and
+		// retried, the second arrives at a broker that holds no state for
+		// the new epoch and is rejected with OutOfOrderSequenceException,
+		// which the broker logs at ERROR. franz-go resends it, so nothing
+		// is lost, but the broker log fills with errors. Flush sends at
+		// once, so this adds no latency.
+		kgo.ProducerLinger(time.Second),
 	)...)
 	if err != nil {
 		return &permanentError{fmt.Errorf("kafka client: %w", err)}

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
@@ -119,13 +118,8 @@ func newDocLedger(t *testing.T) *docLedger {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopics(ctx, 3, 1, nil, append(d.topics.Objects(), d.topics.Access())...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.CreateTopics(ctx, 1, 1, map[string]*string{"cleanup.policy": ptrTo("compact")}, d.topics.Actor()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 3, nil, append(d.topics.Objects(), d.topics.Access())...)
+	testenv.CreateTopics(t, 1, map[string]*string{"cleanup.policy": ptrTo("compact")}, d.topics.Actor())
 
 	cfg, err := LoadConfig(d.config)
 	if err != nil {
@@ -243,9 +237,7 @@ func (d *docLedger) copyTo(t *testing.T, topic string, recs [][]byte) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(t.Context(), 1, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 1, nil, topic)
 	for _, v := range recs {
 		if err := cl.ProduceSync(t.Context(), &kgo.Record{Value: v}).FirstErr(); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
@@ -77,15 +76,10 @@ func TestSinkMirrorCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	for _, typ := range mirror.Mirrored {
-		if _, err := adm.CreateTopic(ctx, 2, -1, nil, topics.Object(typ)); err != nil {
-			t.Fatal(err)
-		}
+		testenv.CreateTopics(t, 2, nil, topics.Object(typ))
 	}
-	if _, err := adm.CreateTopic(ctx, 1, -1, nil, topics.DeadLetter()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 1, nil, topics.DeadLetter())
 	path := filepath.Join(t.TempDir(), "mocdc.yaml")
 	yaml := fmt.Sprintf(`kafka:
   brokers: [%q]

@@ -16,7 +16,6 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
@@ -55,15 +54,10 @@ func newStatusEnv(t *testing.T, ctx context.Context) *statusEnv {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	for _, typ := range mirror.Mirrored {
-		if _, err := adm.CreateTopic(ctx, 2, -1, nil, e.topics.Object(typ)); err != nil {
-			t.Fatal(err)
-		}
+		testenv.CreateTopics(t, 2, nil, e.topics.Object(typ))
 	}
-	if _, err := adm.CreateTopic(ctx, 1, -1, nil, e.topics.DeadLetter()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 1, nil, e.topics.DeadLetter())
 	e.prod, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.TransactionalID(prefix+"status-producer"))
 	if err != nil {
 		t.Fatal(err)

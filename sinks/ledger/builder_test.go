@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
 )
 
 func testKey(t testing.TB) (ed25519.PrivateKey, ed25519.PublicKey) {
@@ -179,18 +181,14 @@ func TestBuilderRefusesAWrongLedgerTopic(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, 2, 1, nil, env.topics.Ledger()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 2, nil, env.topics.Ledger())
 	priv, _ := testKey(t)
 	err = env.newBuilder(t, builderConfig(), priv, nil).Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "has 2 partitions") {
 		t.Fatalf("two partitions: %v", err)
 	}
 	other := env.topics.Prefix + ".ledger-retained"
-	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"retention.ms": ptr("604800000")}, other); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 1, map[string]*string{"retention.ms": ptr("604800000")}, other)
 	err = EnsureTopic(ctx, adm, other, 1)
 	if err == nil || !strings.Contains(err.Error(), "retention.ms=604800000") {
 		t.Fatalf("retention: %v", err)

@@ -38,24 +38,10 @@ func newKafkaEnv(t testing.TB) *kafkaEnv {
 	prefix := testenv.UniqueTopicPrefix(t)
 	env := &kafkaEnv{brokers: brokers, prefix: prefix, topics: event.Topics{Prefix: prefix + "mo"},
 		opts: []kgo.Opt{kgo.SeedBrokers(brokers...)}}
-	cl, err := kgo.NewClient(env.opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	compacted := map[string]*string{"cleanup.policy": ptr("compact")}
-	if _, err := adm.CreateTopics(ctx, 3, 1, compacted, env.topics.Objects()...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.CreateTopics(ctx, 3, 1, nil, env.topics.Access()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.CreateTopics(ctx, 1, 1, compacted, env.topics.Actor()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 3, compacted, env.topics.Objects()...)
+	testenv.CreateTopics(t, 3, nil, env.topics.Access())
+	testenv.CreateTopics(t, 1, compacted, env.topics.Actor())
 	return env
 }
 
@@ -484,7 +470,10 @@ func (env *kafkaEnv) checkLedger(t testing.TB, s *synth, recs []*Record, pub ed2
 	if rep.Break != nil {
 		t.Fatalf("ledger does not verify: %v", rep.Break)
 	}
-	if rep.Records != int64(len(recs)) || rep.Writes+rep.Reads != int64(len(s.want)) {
+	// A builder still running (or just stopped) may have signed the head
+	// since recs were read: more records are fine if they are checkpoints,
+	// which the exact count of writes and reads shows.
+	if rep.Records < int64(len(recs)) || rep.Writes+rep.Reads != int64(len(s.want)) {
 		t.Fatalf("verify saw %d records (%d writes, %d reads), ledger has %d records for %d events", rep.Records, rep.Writes, rep.Reads, len(recs), len(s.want))
 	}
 }

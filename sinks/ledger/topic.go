@@ -4,54 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/capture/publish"
 )
 
 func ptr(s string) *string { return &s }
 
 // EnsureTopic creates the ledger topic if it is missing — one partition,
-// cleanup.policy=delete, retention.ms=-1, retention.bytes=-1 — and checks an
-// existing one has one partition and keeps records forever: a second
-// partition would split the chain and retention would delete audit
-// records.
+// cleanup.policy=delete, retention.ms=-1, retention.bytes=-1 — waits until
+// the broker serves it, and checks that it has one partition and keeps
+// records forever: a second partition would split the chain and retention
+// would delete audit records.
 func EnsureTopic(ctx context.Context, adm *kadm.Client, topic string, replicationFactor int16) error {
 	cfg := map[string]*string{"cleanup.policy": ptr("delete"), "retention.ms": ptr("-1"), "retention.bytes": ptr("-1")}
-	res, err := adm.CreateTopic(ctx, 1, replicationFactor, cfg, topic)
-	if err == nil {
-		err = res.Err
-	}
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create ledger topic %s: %w", topic, err)
+	if err := publish.CreateTopics(ctx, adm, replicationFactor, map[string]publish.TopicSpec{topic: {Partitions: 1, Configs: cfg}}); err != nil {
+		return fmt.Errorf("ledger topic: %w", err)
 	}
 	return checkTopic(ctx, adm, topic)
 }
 
 func checkTopic(ctx context.Context, adm *kadm.Client, topic string) error {
-	var d kadm.TopicDetail
-	// A topic created a moment ago may not be in every broker's metadata yet.
-	for try := 0; ; try++ {
-		td, err := adm.ListTopics(ctx, topic)
-		if err != nil {
-			return fmt.Errorf("describe ledger topic %s: %w", topic, err)
-		}
-		d = td[topic]
-		if !errors.Is(d.Err, kerr.UnknownTopicOrPartition) || try == 20 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	td, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("describe ledger topic %s: %w", topic, err)
 	}
+	d := td[topic]
 	if d.Err != nil {
 		return fmt.Errorf("describe ledger topic %s: %w", topic, d.Err)
 	}
@@ -82,15 +64,7 @@ func checkTopic(ctx context.Context, adm *kadm.Client, topic string) error {
 // ensureDeadLetterTopic creates the dead-letter topic, as capture does, if
 // it is missing (the builder may start before capture ever ran).
 func ensureDeadLetterTopic(ctx context.Context, adm *kadm.Client, topic string, rf int16) error {
-	month := strconv.FormatInt((30 * 24 * time.Hour).Milliseconds(), 10)
-	res, err := adm.CreateTopic(ctx, 1, rf, map[string]*string{"cleanup.policy": ptr("delete"), "retention.ms": ptr(month)}, topic)
-	if err == nil {
-		err = res.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create dead-letter topic %s: %w", topic, err)
-	}
-	return nil
+	return publish.CreateTopics(ctx, adm, rf, map[string]publish.TopicSpec{topic: publish.DeadLetterSpec()})
 }
 
 // bounds returns the first offset and the last stable offset (the end a

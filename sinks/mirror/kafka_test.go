@@ -41,15 +41,12 @@ func newKafkaEnvN(t *testing.T, partitions int32) *kafkaEnv {
 	}
 	t.Cleanup(cl.Close)
 	k.cl, k.adm = cl, kadm.NewClient(cl)
-	ctx := context.Background()
+	var objects []string
 	for _, typ := range Mirrored {
-		if _, err := k.adm.CreateTopic(ctx, partitions, -1, map[string]*string{"cleanup.policy": ptr("compact")}, k.topics.Object(typ)); err != nil {
-			t.Fatal(err)
-		}
+		objects = append(objects, k.topics.Object(typ))
 	}
-	if _, err := k.adm.CreateTopic(ctx, 1, -1, nil, k.topics.DeadLetter()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, int32(partitions), map[string]*string{"cleanup.policy": ptr("compact")}, objects...)
+	testenv.CreateTopics(t, 1, nil, k.topics.DeadLetter())
 	return k
 }
 

@@ -95,12 +95,7 @@ func TestRetriesAndResumesFromTargetOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	for _, tp := range []string{topic, dlq} {
-		if _, err := adm.CreateTopic(ctx, 3, -1, nil, tp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.CreateTopics(t, 3, nil, topic, dlq)
 	produce := func(from, to int) {
 		var recs []*kgo.Record
 		for v := from; v <= to; v++ {
@@ -184,11 +179,7 @@ func TestTransactionMarkersAreSteppedOver(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	for _, tp := range []string{topic, dlq} {
-		if _, err := adm.CreateTopic(ctx, 3, -1, nil, tp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.CreateTopics(t, 3, nil, topic, dlq)
 	txn := func(v int, commit bool) {
 		if err := cl.BeginTransaction(); err != nil {
 			t.Fatal(err)

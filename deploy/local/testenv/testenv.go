@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/capture/publish"
 )
 
 // Names of the environment variables written by deploy/local/services.
@@ -202,6 +204,30 @@ func UniqueTopicPrefix(tb testing.TB) string {
 		}
 	})
 	return prefix
+}
+
+// CreateTopics creates topics on the test broker with partitions
+// partitions, replication factor 1 and cfg (nil: broker defaults), and
+// returns once the broker serves them: a test that produces right after
+// creating a topic otherwise meets UNKNOWN_TOPIC_OR_PARTITION on a loaded
+// machine. A topic that exists already is fine. Name them under a
+// UniqueTopicPrefix so that its cleanup deletes them.
+func CreateTopics(tb testing.TB, partitions int32, cfg map[string]*string, topics ...string) {
+	tb.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(KafkaBrokers(tb)...))
+	if err != nil {
+		tb.Fatalf("testenv: kafka client: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), publish.ServedTimeout+30*time.Second)
+	defer cancel()
+	want := make(map[string]publish.TopicSpec, len(topics))
+	for _, t := range topics {
+		want[t] = publish.TopicSpec{Partitions: partitions, Configs: cfg}
+	}
+	if err := publish.CreateTopics(ctx, kadm.NewClient(cl), 1, want); err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
 }
 
 func deleteKafkaPrefix(brokers []string, prefix string) error {

@@ -147,9 +147,7 @@ func TestKafka(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer admCl.Close()
-		if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
-			t.Fatal(err)
-		}
+		CreateTopics(t, 1, nil, topic)
 
 		prod, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
 			kgo.TransactionalID(prefix+"tx"), kgo.DefaultProduceTopic(topic))

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
@@ -273,12 +272,7 @@ func testPartialFailure(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	for _, topic := range append(append([]string(nil), tg.Topics...), dlq) {
-		if _, err := adm.CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
-			t.Fatalf("create topic %s: %v", topic, err)
-		}
-	}
+	testenv.CreateTopics(t, int32(partitions), nil, append(append([]string(nil), tg.Topics...), dlq)...)
 	ks := keys(tg, 10)
 	var recs []*kgo.Record
 	want := map[string]int{}
