@@ -20,7 +20,16 @@ GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HE
 GIT_VERSION := $(shell git describe --tags --dirty 2>/dev/null)
 LDFLAGS := -X main.commit=$(GIT_COMMIT) -X main.version=$(GIT_VERSION)
 
-.PHONY: services services-down services-status test run bench build vet
+# The configuration `make run` runs; `make status|verify|config-check` read it.
+CONFIG := deploy/local/mocdc.yaml
+# The sources the binary is built from: `make status` rebuilds it only when
+# they changed (and not at all where there are none: the docs test runs these
+# targets in a directory that holds only the binary, this Makefile and its
+# own configuration).
+GO_SOURCES := $(shell find . -name '*.go' -not -path './.mocdc/*' 2>/dev/null) $(wildcard go.mod go.sum)
+NEED_ENV = [ -f "$(ENV_FILE)" ] || { echo "no $(ENV_FILE): start the services first (make run, or make services)" >&2; exit 1; }
+
+.PHONY: services services-down services-status test run bench build vet status verify config-check
 
 # Start (or reuse) the local services; quick when they already run.
 services:
@@ -39,10 +48,28 @@ test: services
 
 # The main job: the local MO store with a demo municipality and live
 # changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.
+# The binary goes to $(MOCDC_DATA)/bin, which `. .mocdc/env` puts on PATH.
 run: services
 	go build -ldflags "$(LDFLAGS)" -o $(MOCDC) ./cmd/mocdc
 	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC) ledger keygen --out $(MOCDC_DATA)/ledger
-	. "$(ENV_FILE)" && $(MOCDC) run --config deploy/local/mocdc.yaml
+	. "$(ENV_FILE)" && $(MOCDC) run --config $(CONFIG)
+
+# For a second terminal while `make run` runs (the same as
+# `. .mocdc/env; mocdc status --config deploy/local/mocdc.yaml` etc.).
+status: $(MOCDC)
+	@$(NEED_ENV)
+	. "$(ENV_FILE)" && $(MOCDC) status --config $(CONFIG)
+
+verify: $(MOCDC)
+	@$(NEED_ENV)
+	. "$(ENV_FILE)" && $(MOCDC) ledger verify --config $(CONFIG)
+
+config-check: $(MOCDC)
+	@$(NEED_ENV)
+	. "$(ENV_FILE)" && $(MOCDC) config check --config $(CONFIG)
+
+$(MOCDC): $(GO_SOURCES)
+	go build -ldflags "$(LDFLAGS)" -o $(MOCDC) ./cmd/mocdc
 
 # Throughput and latency figures; see bench/results.md for what each means
 # and the scenario commands (go run ./bench capture|bigtxn|latency) behind
