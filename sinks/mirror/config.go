@@ -73,6 +73,14 @@ type Config struct {
 	MySQLLoad string `yaml:"mysql_load"`
 	// MaxConnections caps the connections to the target. Default 4.
 	MaxConnections int `yaml:"max_connections"`
+	// TLSCAFile is the CA certificate (PEM) a MySQL/MariaDB target's
+	// certificate is verified against; setting it turns TLS on with full
+	// verification. PostgreSQL and SQL Server take theirs in the DSN
+	// (sslmode=verify-full&sslrootcert=FILE; encrypt=true&certificate=FILE).
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSServerName is the name the MySQL target's certificate must carry,
+	// when it differs from the DSN's host.
+	TLSServerName string `yaml:"tls_server_name"`
 }
 
 // BatchConfig bounds the batches, each applied in one target transaction.

@@ -108,7 +108,11 @@ func Open(cfg Config) (*sql.DB, error) {
 	}
 	dsn := cfg.DSN
 	if d.Name() == "mysql" {
-		dsn = mysqlDSN(dsn)
+		if dsn, err = mysqlDSN(dsn, cfg); err != nil {
+			return nil, fmt.Errorf("mirror %s: %w", cfg.Name, err)
+		}
+	} else if cfg.TLSCAFile != "" {
+		return nil, fmt.Errorf("mirror %s: tls_ca_file is for MySQL/MariaDB targets; give %s its CA in the DSN (PostgreSQL: sslmode=verify-full&sslrootcert=FILE, SQL Server: encrypt=true&certificate=FILE)", cfg.Name, d.Name())
 	}
 	db, err := sql.Open(d.Driver(), dsn)
 	if err != nil {

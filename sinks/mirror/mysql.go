@@ -3,11 +3,15 @@ package mirror
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -313,17 +317,39 @@ func (d *mysql) Check(ctx context.Context, db *sql.DB) ([]string, error) {
 	return nil, nil
 }
 
-// mysqlDSN makes every connection speak utf8mb4 (æ, ø, å and beyond).
-func mysqlDSN(dsn string) string {
+// mysqlDSN makes every connection speak utf8mb4 (æ, ø, å and beyond) and,
+// with tls_ca_file, use TLS verified against that CA.
+func mysqlDSN(dsn string, c Config) (string, error) {
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
-		return dsn // sql.Open reports it
+		return dsn, nil // sql.Open reports it
 	}
 	if err := cfg.Apply(gomysql.Charset("utf8mb4", "")); err != nil {
-		return dsn
+		return dsn, nil
 	}
 	// flush sends its parameterless statements (merges, deletes) in one
 	// round trip; no statement is ever built from data.
 	cfg.MultiStatements = true
-	return cfg.FormatDSN()
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return "", fmt.Errorf("tls_ca_file: %w: mount the CA certificate there or fix the path", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return "", fmt.Errorf("tls_ca_file %s holds no PEM certificate", c.TLSCAFile)
+		}
+		host := c.TLSServerName
+		if host == "" {
+			host, _, _ = net.SplitHostPort(cfg.Addr)
+		}
+		// Registered under a name of its own per target: the driver looks
+		// TLS configurations up by the DSN's tls= name.
+		name := "mocdc-" + c.Name
+		if err := gomysql.RegisterTLSConfig(name, &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
+			return "", fmt.Errorf("tls_ca_file: %w", err)
+		}
+		cfg.TLSConfig = name
+	}
+	return cfg.FormatDSN(), nil
 }
