@@ -29,6 +29,7 @@ var yamlSections = map[string]string{
 	"capture.Config":      "capture",
 	"publish.TopicConfig": "capture.topics",
 	"ledger.Config":       "ledger",
+	"scope.Config":        "mirrors[].scope",
 	"policy.Config":       "policy",
 	"mirror.Config":       "a mirrors entry",
 	"mirror.BatchConfig":  "mirrors[].batch",

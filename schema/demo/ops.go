@@ -51,6 +51,7 @@ var Ops = []*Op{
 	{"unit_rename", 15, planUnitRename},
 	{"unit_create", 8, planUnitCreate},
 	{"unit_move", 5, planUnitMove},
+	{"unit_label", 4, planUnitLabel},
 	{"assoc_create", 10, planAssocCreate},
 	{"assoc_terminate", 8, planTerminateSpan(func(c *churner) *set[*Span] { return c.assocs }, mo.Association)},
 	{"assoc_delete", 2, planDelete(func(c *churner) *set[*Span] { return c.assocs }, mo.Association)},

@@ -89,6 +89,21 @@ func planUnitRename(c *churner, r *rand.Rand) *plan {
 		}}
 }
 
+// planUnitLabel relabels a unit (OS2mo's organisation gatekeeper writes
+// org_unit_hierarchy from today when a unit's label changes).
+func planUnitLabel(c *churner, r *rand.Rand) *plan {
+	u, ok := c.units.pick(r, func(u *Unit) bool { return u.Level >= 1 && c.free(u.UUID) && c.openUnit(u) })
+	if !ok {
+		return nil
+	}
+	label, ok := c.pickClass(r, FacetOrgUnitHierarchy)
+	if !ok {
+		return nil
+	}
+	return &plan{busy: []string{u.UUID},
+		steps: []step{c.update(mo.OrgUnit, u.Span, c.today, writer.Fields{"org_unit_hierarchy": label}, ActorMorten, "Opmærkning")}}
+}
+
 func planUnitCreate(c *churner, r *rand.Rand) *plan {
 	parent, ok := c.units.pick(r, func(u *Unit) bool { return u.Level >= 2 && u.Level <= 5 && c.openUnit(u) })
 	if !ok {

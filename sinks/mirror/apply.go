@@ -138,6 +138,9 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		if err != nil {
 			return err
 		}
+		if err := scopeAffected(ctx, st, m.scope, set, next, prev); err != nil {
+			return err
+		}
 		phase("cascade", t0)
 		recomputed = len(set)
 		t0 = time.Now()
@@ -343,12 +346,16 @@ func (m *Mirror) derive(ctx context.Context, st *state, set map[objKey]bool, pre
 		}
 	}
 	d := newDeriver(st, m.sc, today)
+	d.rules = m.scope
 	for k := range changes {
 		if prev[k] == nil {
 			d.fresh[k] = true
 		}
 	}
 	if err := d.prefetch(ctx, keys); err != nil {
+		return nil, err
+	}
+	if err := d.scopePrefetch(ctx, keys); err != nil {
 		return nil, err
 	}
 	byName := map[string]*tableWrite{}

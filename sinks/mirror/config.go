@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Mode says which rows a mirror keeps.
@@ -81,6 +82,10 @@ type Config struct {
 	// TLSServerName is the name the MySQL target's certificate must carry,
 	// when it differs from the DSN's host.
 	TLSServerName string `yaml:"tls_server_name"`
+	// Scope limits the export tables to the units whose organisation
+	// label passes and what hangs on them (sinks/scope). Changing it
+	// takes a --rebuild.
+	Scope scope.Config `yaml:"scope"`
 }
 
 // BatchConfig bounds the batches, each applied in one target transaction.
@@ -166,6 +171,9 @@ func (c Config) Validate() error {
 	}
 	if c.KvitteringRetention < 0 {
 		add("kvittering_retention must not be negative")
+	}
+	if err := c.Scope.Validate("scope"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxConnections < 2 {
 		add("max_connections must be at least 2 (one applies, one answers offset reads), got %d", c.MaxConnections)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // deriver computes the export rows of a set of objects from the state
@@ -16,6 +17,8 @@ type deriver struct {
 	sc    *schema
 	mode  Mode
 	today time.Time // local midnight
+	// rules filter rows by scope (scope.go); nil lets everything pass.
+	rules *scope.Rules
 	// fresh are objects new in this batch: they own no rows yet.
 	fresh map[objKey]bool
 	// memos

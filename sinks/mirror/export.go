@@ -35,7 +35,7 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 			add(tITSystemer, row{"uuid": u, "navn": text(v, "name")})
 		}
 	}
-	for _, v := range d.versions(o) {
+	for _, v := range d.inScope(k, d.versions(o)) {
 		switch k.typ {
 		case mo.Person:
 			add(tBrugere, row{"uuid": u, "bvn": text(v, "user_key"), "fornavn": text(v, "given_name"), "efternavn": text(v, "surname"),

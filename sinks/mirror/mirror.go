@@ -12,6 +12,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Mirror is the runner.Sink of one SQL mirror target: it turns MO object
@@ -37,6 +38,8 @@ type Mirror struct {
 	// inv knows which objects of the partitions this instance loaded
 	// from their start exist (inventory.go).
 	inv *inventory
+	// scope filters the export rows (sinks/scope); nil: everything.
+	scope *scope.Rules
 	// trace receives statement durations (benchmarks).
 	trace func(q string, d time.Duration)
 }
@@ -82,7 +85,8 @@ func New(db *sql.DB, cfg Config, topics event.Topics, opts ...Option) (*Mirror, 
 	if err != nil {
 		return nil, err
 	}
-	m := &Mirror{db: db, d: d, cfg: cfg, sc: newSchema(cfg.Mode), topics: topics, types: map[string]mo.Type{}, now: time.Now, inv: newInventory()}
+	m := &Mirror{db: db, d: d, cfg: cfg, sc: newSchema(cfg.Mode), topics: topics, types: map[string]mo.Type{}, now: time.Now, inv: newInventory(),
+		scope: scope.New(cfg.Scope)}
 	for _, t := range Mirrored {
 		m.types[topics.Object(t)] = t
 	}

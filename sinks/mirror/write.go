@@ -27,7 +27,7 @@ func (m *Mirror) writeState(ctx context.Context, s *session, st *state, changes 
 			continue
 		}
 		objs.add(k, row{"type": string(k.typ), "uuid": k.uuid, "json": c.raw, "next_change": m.nextChange(c.obj, today)})
-		for _, r := range refsOf(c.obj) {
+		for _, r := range m.refsOf(c.obj) {
 			refs.add(k, row{"ref": r, "type": string(k.typ), "uuid": k.uuid})
 		}
 	}
