@@ -258,7 +258,9 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		// between creating it and its first commit, or the topics were
 		// deleted): start over with a new slot and exported snapshot, so
 		// the snapshot and the stream meet exactly.
-		c.log.Warn("slot exists but no checkpoint: recreating the slot for a clean initial snapshot", slog.String("slot", c.cfg.Slot))
+		// ReadCheckpoint returned nil only after reading the whole topic.
+		c.log.Error("slot exists but the checkpoint topic holds no checkpoint for it: nothing this slot streamed is on record in Kafka (capture stopped before its first commit, or the topics were deleted, or kafka.topic_prefix changed); dropping the slot and publishing a new initial snapshot — if the topics were deleted or the prefix changed, rebuild the mirrors (--rebuild)",
+			slog.String("slot", c.cfg.Slot), slog.String("topic", c.topics.Checkpoint()))
 		if err := pglogrepl.DropReplicationSlot(ctx, repl, c.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
 			return fmt.Errorf("drop slot %s without checkpoint: %w", c.cfg.Slot, err)
 		}

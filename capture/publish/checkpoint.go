@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -53,11 +54,15 @@ type SnapshotProgress struct {
 }
 
 // ReadCheckpoint returns the last committed checkpoint of slot from topic,
-// or nil if there is none. It reads the single-partition compacted topic
-// from the start to its end with read_committed isolation. The caller must
-// first have fenced any predecessor (a transactional commit with the same
-// transactional id), so no transaction is left open to wait for.
-// base holds the connection options (seed brokers, TLS, SASL).
+// or nil if the topic holds none for slot. It reads the single-partition
+// compacted topic from the start to its end with read_committed isolation.
+// The caller must first have fenced any predecessor (a transactional commit
+// with the same transactional id), so no transaction is left open to wait
+// for. base holds the connection options (seed brokers, TLS, SASL).
+//
+// nil means the whole topic was read and holds no checkpoint of slot:
+// a failed or stalled read, or a checkpoint record that does not decode,
+// is an error, never nil — capture drops the slot when there is none.
 func ReadCheckpoint(ctx context.Context, base []kgo.Opt, topic, slot string) (*Checkpoint, error) {
 	rd, err := kgo.NewClient(append(append([]kgo.Opt{}, base...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
@@ -83,31 +88,54 @@ func ReadCheckpoint(ctx context.Context, base []kgo.Opt, topic, slot string) (*C
 	if lo.Offset == 0 {
 		return nil, nil
 	}
-	var last *Checkpoint
+	var (
+		last *Checkpoint
+		pos  int64 // next offset to read
+	)
 	for {
-		fs := rd.PollFetches(ctx)
+		pctx, cancel := context.WithTimeout(ctx, checkpointStall)
+		fs := rd.PollFetches(pctx)
+		stalled := pctx.Err() != nil
+		cancel()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		var ferr error
-		fs.EachError(func(_ string, _ int32, err error) { ferr = errors.Join(ferr, err) })
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				ferr = errors.Join(ferr, err)
+			}
+		})
 		if ferr != nil {
 			return nil, fmt.Errorf("read checkpoint topic %s: %w", topic, ferr)
 		}
 		done := false
+		var derr error
 		fs.EachRecord(func(r *kgo.Record) {
+			pos = r.Offset + 1
 			if !r.Attrs.IsControl() && string(r.Key) == slot && r.Value != nil {
 				var c Checkpoint
-				if err := json.Unmarshal(r.Value, &c); err == nil {
-					last = &c
+				if err := json.Unmarshal(r.Value, &c); err != nil {
+					derr = fmt.Errorf("checkpoint of slot %s at %s offset %d does not decode: %w (was something else written to the checkpoint topic?)", slot, topic, r.Offset, err)
+					return
 				}
+				last = &c
 			}
 			if r.Offset+1 >= lo.Offset {
 				done = true
 			}
 		})
+		if derr != nil {
+			return nil, derr
+		}
 		if done {
 			return last, nil
 		}
+		if stalled {
+			return nil, fmt.Errorf("read checkpoint topic %s: no record after offset %d for %s although it ends at %d (an open transaction of another producer, or an overloaded broker)", topic, pos, checkpointStall, lo.Offset)
+		}
 	}
 }
+
+// checkpointStall bounds how long ReadCheckpoint waits for the next record.
+const checkpointStall = 30 * time.Second
