@@ -87,7 +87,8 @@ type docsBlock struct {
 var docsFence = regexp.MustCompile("(?s)\\A```(?:sh|bash|shell)\n(.*?)\n```")
 
 // docsBlocks finds the marked blocks of README.md and docs/*.md, by file in
-// that order. A marker not followed by a sh block fails the test.
+// that order. The marker is a line of its own (a mention in a sentence is
+// not one); a marker not followed by a sh block fails the test.
 func docsBlocks(t *testing.T) ([]string, map[string][]docsBlock) {
 	docs, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
@@ -99,22 +100,21 @@ func docsBlocks(t *testing.T) ([]string, map[string][]docsBlock) {
 	}
 	out := map[string][]docsBlock{}
 	for _, f := range files {
-		src := readFile(t, "../../"+f)
-		for rest, at := src, 0; ; {
-			i := strings.Index(rest, docsMarker)
-			if i < 0 {
-				break
+		lines := strings.Split(readFile(t, "../../"+f), "\n")
+		for i, l := range lines {
+			if strings.TrimSpace(l) != docsMarker {
+				continue
 			}
-			after := strings.TrimLeft(rest[i+len(docsMarker):], " \t\n")
-			pos := at + i
-			m := docsFence.FindStringSubmatch(after)
+			j := i + 1
+			for j < len(lines) && strings.TrimSpace(lines[j]) == "" {
+				j++
+			}
+			m := docsFence.FindStringSubmatch(strings.Join(lines[j:], "\n"))
 			if m == nil {
-				t.Errorf("%s:%d: %s is not followed by a ```sh block", f, strings.Count(src[:pos], "\n")+1, docsMarker)
-			} else {
-				out[f] = append(out[f], docsBlock{line: strings.Count(src[:pos], "\n") + 2, text: m[1]})
+				t.Errorf("%s:%d: %s is not followed by a ```sh block", f, i+1, docsMarker)
+				continue
 			}
-			at = pos + len(docsMarker)
-			rest = src[at:]
+			out[f] = append(out[f], docsBlock{line: j + 1, text: m[1]})
 		}
 	}
 	return files, out
