@@ -1,0 +1,55 @@
+// Package outbox makes effects on other systems happen once: an email, an
+// account create, a call whose result cannot be diffed afterwards
+// (DESIGN.md §6a, CONVENTIONS 19).
+//
+// Where it sits in the flow:
+//
+//	mo.<type> topics ──► Outbox.Run ──► Handler.Handle (decide) ──┐
+//	                                                              │ one Kafka transaction:
+//	                      <state topic> ◄── intents, state, offsets ┘
+//	                           │
+//	                           └──► Performer.Perform (act) ──► done record
+//
+// The Outbox consumes the source topics as a consumer group in Kafka
+// transactions (consume-transform-produce, as sinks/ledger does). For each
+// batch the Handler reads and writes a keyed durable state (key → value, for
+// instance "the digest of the last payload sent") and records intents: an
+// effect, keyed by what it is about, with the payload to perform and the
+// source offsets that caused it. The intents, the state writes and the
+// consumed offsets are committed in ONE transaction to a compacted state
+// topic, so after a crash either all of a batch's decisions are durable
+// together with its offsets, or none is and the batch is read again.
+//
+// After the commit the Outbox performs each new intent (Performer.Perform)
+// and then writes a done record for its key, in a transaction of its own.
+// An effect is performed at most once per key in normal operation: Intend
+// refuses a key that was ever intended, so a replay of the source, a
+// duplicate event or a re-evaluation records nothing new.
+//
+// The one crash window: a crash after Perform succeeded and before its done
+// record committed. On restart every intent without a done record is
+// performed again — it may or may not have happened. That is at most one
+// effect per crash (effects are performed and marked one at a time), it is
+// counted (mocdc_outbox_recovered_total, Effect.Recovered) and logged with
+// the key, so a duplicate can be recognised (for mail: the Message-ID is
+// derived from the key). Nothing else repeats an effect, and nothing loses
+// one: an intent stays pending until Perform succeeds or fails permanently.
+//
+// Failures of Perform: an error is retried with capped, jittered backoff
+// (Config.Retry) while consumption goes on; Later(d, err) asks for a retry
+// after d without counting an attempt (rate limits); Permanent(err) records
+// the effect as dead with the reason, on the state topic and the dead-letter
+// topic, and it is not tried again.
+//
+// State topic record format (one partition, cleanup.policy=compact): key
+// "e/<effect key>" holds the effect's latest record (status intent, done or
+// dead); key "s/<state key>" holds a state value, a tombstone deletes it.
+// Values are JSON (record.go). At start the whole topic is read back
+// (read_committed, after fencing any predecessor), so memory holds every
+// state value and every effect key ever recorded.
+//
+// One Outbox runs per transactional id: it is also the static group member
+// id, so a second instance fences the first (like the ledger builder).
+// Several sinks may each have their own Outbox (own topic, group and
+// transactional id).
+package outbox
