@@ -20,20 +20,23 @@
 // topic, so after a crash either all of a batch's decisions are durable
 // together with its offsets, or none is and the batch is read again.
 //
-// After the commit the Outbox performs each new intent (Performer.Perform)
-// and then writes a done record for its key, in a transaction of its own.
+// After the commit the Outbox performs each new intent, one at a time:
+// it records the effect as performing, calls Performer.Perform, and then
+// records it done, each record in a transaction of its own.
 // An effect is performed at most once per key in normal operation: Intend
 // refuses a key that was ever intended, so a replay of the source, a
 // duplicate event or a re-evaluation records nothing new.
 //
-// The one crash window: a crash after Perform succeeded and before its done
-// record committed. On restart every intent without a done record is
-// performed again — it may or may not have happened. That is at most one
-// effect per crash (effects are performed and marked one at a time), it is
-// counted (mocdc_outbox_recovered_total, Effect.Recovered) and logged with
-// the key, so a duplicate can be recognised (for mail: the Message-ID is
-// derived from the key). Nothing else repeats an effect, and nothing loses
-// one: an intent stays pending until Perform succeeds or fails permanently.
+// The one crash window: between the performing record and the done record.
+// On restart an effect found performing is performed again — it may or may
+// not have happened (a duplicate only if Perform had succeeded). That is at
+// most one effect per crash (effects are performed and marked one at a
+// time); it is counted (mocdc_outbox_recovered_total, Stats.Recovered,
+// Effect.Recovered) and logged with the key, so a duplicate can be
+// recognised (for mail: the Message-ID is derived from the key). Intents
+// never attempted are simply performed. Nothing else repeats an effect, and
+// nothing loses one: an effect stays pending until Perform succeeds or fails
+// permanently.
 //
 // Failures of Perform: an error is retried with capped, jittered backoff
 // (Config.Retry) while consumption goes on; Later(d, err) asks for a retry
@@ -42,8 +45,8 @@
 // topic, and it is not tried again.
 //
 // State topic record format (one partition, cleanup.policy=compact): key
-// "e/<effect key>" holds the effect's latest record (status intent, done or
-// dead); key "s/<state key>" holds a state value, a tombstone deletes it.
+// "e/<effect key>" holds the effect's latest record (status intent,
+// performing, done or dead); key "s/<state key>" holds a state value, a tombstone deletes it.
 // Values are JSON (record.go). At start the whole topic is read back
 // (read_committed, after fencing any predecessor), so memory holds every
 // state value and every effect key ever recorded.

@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer, name string) *metrics {
 		performErrors: c("perform_errors_total", "Failed attempts to perform an effect (retried)."),
 		restarts:      c("restarts_total", "Sessions restarted after an error."),
 		deadLetters:   c("handler_dead_letters_total", "Consumed records the handler sent to the dead-letter topic."),
-		pending: f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_outbox_pending", Help: "Intents not performed yet.", ConstLabels: l}),
+		pending:       f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_outbox_pending", Help: "Intents not performed yet.", ConstLabels: l}),
 		transactions: f.NewCounterVec(prometheus.CounterOpts{Name: "mocdc_outbox_transactions_total",
 			Help: "Kafka transactions of the outbox by result.", ConstLabels: l}, []string{"result"}),
 		batch: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_outbox_batch_seconds",
