@@ -16,6 +16,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/capture"
 	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/fk"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -35,6 +36,8 @@ type Config struct {
 	Policy *policy.Config `yaml:"policy"`
 
 	Mirrors []mirror.Config `yaml:"mirrors"`
+	// FK is the FK Organisation sink (OS2sync); absent: not run.
+	FK *fk.Config `yaml:"fk"`
 }
 
 // StoreConfig locates the MO store.
@@ -166,6 +169,9 @@ func LoadConfig(path string) (*Config, error) {
 	for i := range c.Mirrors {
 		c.Mirrors[i].Dialect = mirror.CanonicalDialect(c.Mirrors[i].Dialect)
 	}
+	if c.FK != nil {
+		c.FK.Defaults(c.Kafka.TopicPrefix)
+	}
 	if err := errors.Join(append(decodeErrs, c.Validate())...); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -194,6 +200,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("demo.persons must be at least 1 when demo.enabled"))
 	}
 	errs = append(errs, c.validateMirrors()...)
+	if c.FK != nil {
+		if err := c.FK.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -41,8 +41,11 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 		return runAll(ctx, log, rest)
 	case "sink":
 		return group("sink", rest, func(sub string, rest []string) error {
-			if sub == "ledger" {
+			switch sub {
+			case "ledger":
 				return runLedgerSink(ctx, log, rest)
+			case "fk":
+				return runSinkFK(ctx, log, rest)
 			}
 			return runSinkMirror(ctx, log, rest)
 		})

@@ -14,7 +14,8 @@ import (
 )
 
 // runAll runs capture, every configured mirror target, the ledger builder
-// when ledger.private_key_file is set, and the demo load when enabled, in
+// when ledger.private_key_file is set, the FK sink when fk is set, and the
+// demo load when enabled, in
 // one process.
 func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := newFlagSet("run")
@@ -71,6 +72,13 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 			return err
 		}
 		g.Go(func() error { return b.Run(ctx) })
+	}
+	if cfg.FK != nil {
+		s, err := newFKSink(cfg, log, reg, false)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return s.Run(ctx) })
 	}
 	go progress(ctx, log, reg, 5*time.Second)
 	return g.Wait()

@@ -27,6 +27,7 @@ var commands = []command{
 	{"status", "--config FILE [--json] [--timeout D]", "slot lag, consumer lag per sink and mirror freshness; exit 1 on errors"},
 	{"config check", "--config FILE", "check a configuration file and name every wrong key or value"},
 	{"sink ledger", "--config FILE", "append every MO write and read to the audit ledger (mo.ledger)"},
+	{"sink fk", "--config FILE [--resync]", "keep FK Organisation in step with MO through OS2sync (docs/fk.md)"},
 	{"sink mirror", "--config FILE --target NAME [--rebuild]", "keep one SQL mirror target (OS2mo SQL export tables) up to date"},
 	{"ledger keygen", "--out DIR", "make the Ed25519 key pair that signs ledger checkpoints"},
 	{"ledger verify", "--config FILE [--public-key FILE] [--topic T]", "check every hash link, sequence and signature of the ledger"},

@@ -18,7 +18,7 @@ import (
 )
 
 // RejectedError is an answer of OS2sync that sending the same request
-// again cannot change: a 4xx other than 408 and 429. Body is the server's
+// again cannot change: a 4xx other than 401, 403, 408 and 429. Body is the server's
 // message ("Positions is null or empty").
 type RejectedError struct {
 	Method, Path string
@@ -158,6 +158,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, op st
 			last = fmt.Errorf("OS2sync %s %s: %w", method, path, err)
 		case status >= 200 && status < 300, status == http.StatusNotFound && method != http.MethodPost:
 			return status, respBody, nil
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			// Not the request's fault: every request would get it. Retried
+			// (never dead-lettered) until the operator fixes the key.
+			last = fmt.Errorf("OS2sync %s %s: %d: the API key or CVR is refused; check fk.os2sync.api_key and fk.os2sync.cvr", method, path, status)
 		case status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
 			last = fmt.Errorf("OS2sync %s %s: %d %s", method, path, status, strings.TrimSpace(string(respBody)))
 		default:

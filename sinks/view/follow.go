@@ -204,10 +204,14 @@ func (f *Follower) listEnds(ctx context.Context, adm *kadm.Client, topics []stri
 }
 
 func (f *Follower) apply(rec *kgo.Record) {
+	// The position moves only after the record is applied and reported,
+	// so that WaitFor(offset) means "OnTouch has seen it".
 	tp := Partition{Topic: rec.Topic, Partition: rec.Partition}
-	f.mu.Lock()
-	f.next[tp] = rec.Offset + 1
-	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.next[tp] = rec.Offset + 1
+		f.mu.Unlock()
+	}()
 	if rec.Attrs.IsControl() {
 		return
 	}
