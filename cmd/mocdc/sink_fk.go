@@ -44,6 +44,5 @@ func runSinkFK(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	serveMetrics(ctx, log, cfg.Metrics.Listen, reg)
-	return s.Run(ctx)
+	return withMetrics(ctx, log, cfg.Metrics, reg, s.Run)
 }

@@ -63,16 +63,16 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) config() Config {
 	c := Config{
-		OS2sync:         ClientConfig{URL: e.url + "/api", CVR: testCVR, APIKey: "k3y", Retry: backoff(20*time.Millisecond, 200*time.Millisecond)},
-		TopUnit:         unitTop,
-		ExcludedUnits:   []string{unitExcluded},
-		HierarchyLabels: []string{"Linjeorganisation"},
+		OS2sync:           ClientConfig{URL: e.url + "/api", CVR: testCVR, APIKey: "k3y", Retry: backoff(20*time.Millisecond, 200*time.Millisecond)},
+		TopUnit:           unitTop,
+		ExcludedUnits:     []string{unitExcluded},
+		HierarchyLabels:   []string{"Linjeorganisation"},
 		IgnoredUnitLevels: []string{"ignored-level"},
-		Group:           e.topics.Prefix + "-fk",
-		TransactionalID: e.topics.Prefix + "-fk",
-		StateTopic:      e.topics.Prefix + "._fk.state",
-		Batch:           BatchConfig{MaxWait: 20 * time.Millisecond},
-		Retry:           backoff(20*time.Millisecond, 200*time.Millisecond),
+		Group:             e.topics.Prefix + "-fk",
+		TransactionalID:   e.topics.Prefix + "-fk",
+		StateTopic:        e.topics.Prefix + "._fk.state",
+		Batch:             BatchConfig{MaxWait: 20 * time.Millisecond},
+		Retry:             backoff(20*time.Millisecond, 200*time.Millisecond),
 	}
 	c.Defaults(e.topics.Prefix)
 	return c

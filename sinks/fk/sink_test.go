@@ -3,8 +3,8 @@ package fk
 import (
 	"bytes"
 	"context"
-	"io"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,7 +101,9 @@ func address(uuid, typ, value, vis string, links map[string]any) *event.Envelope
 	return always(mo.Address, uuid, f)
 }
 
-func u(n int) string { return strings.Replace("60000000-0000-4000-8000-0000000000xx", "xx", string(rune('a'+n/16))+string(rune('a'+n%16)), 1) }
+func u(n int) string {
+	return strings.Replace("60000000-0000-4000-8000-0000000000xx", "xx", string(rune('a'+n/16))+string(rune('a'+n%16)), 1)
+}
 
 func seed(e *env) {
 	e.publish(
@@ -202,7 +204,11 @@ func TestSinkContract(t *testing.T) {
 	// user 1); D moved under B leaves with user 3; D's FK IT user gone
 	// would not bring it back.
 	e.publish(unit(unitA, unitTop, "Skole", clsSelvejet, clsLevel), unit(unitD, unitB, "Med FK-konto", clsNA, clsLevel))
-	waitFor(t, func() bool { e.settle(r); s := e.double.State(testCVR); return len(s.OrgUnits) == 1 && len(s.Users) == 0 })
+	waitFor(t, func() bool {
+		e.settle(r)
+		s := e.double.State(testCVR)
+		return len(s.OrgUnits) == 1 && len(s.Users) == 0
+	})
 	// The top unit ended in MO: everything below leaves FK, the top stays.
 	e.publish(obj(mo.OrgUnit, unitTop, ver("2020-01-01", "2021-01-01", map[string]any{"user_key": "Kommune", "name": "Kommune", "org_unit_hierarchy": clsLinje})))
 	e.settle(r)
@@ -212,7 +218,11 @@ func TestSinkContract(t *testing.T) {
 	e.publish(unit(unitTop, "", "Kommune", clsLinje, clsLevel))
 	// Back in the line organisation: A and user 1 return.
 	e.publish(unit(unitA, unitTop, "Skole", clsLinje, clsLevel))
-	waitFor(t, func() bool { e.settle(r); s := e.double.State(testCVR); return len(s.OrgUnits) == 2 && len(s.Users) == 1 })
+	waitFor(t, func() bool {
+		e.settle(r)
+		s := e.double.State(testCVR)
+		return len(s.OrgUnits) == 2 && len(s.Users) == 1
+	})
 	if f := e.double.Failures(); len(f) != 0 {
 		t.Errorf("the double's queue refused writes: %+v", f)
 	}
