@@ -144,4 +144,5 @@ const docHead = "# MO events\n\n" +
 	"| `changed` | MO fields whose value differs from the previous registration anywhere in validity time; `validity` when the valid periods changed |\n" +
 	"| `object` | the whole object after the change: `validities`, each a period (`from` first day, `to` LAST day inclusive, `null` = open) with every field under OS2mo's GraphQL name; `null` for a delete |\n\n" +
 	"Other topics: `mo.access` carries read events (one per access-log operation: `operation`, `time`, `actor`, `model`, `name`, `arguments`, `uuids`), keyed by actor; `mo.actor` maps actor uuid to name; `mo.deadletter` holds input capture could not turn into an event, with the reason; `mo._capture.checkpoint` is capture's own.\n\n" +
+	docPolicy +
 	"## One example per type\n\n"

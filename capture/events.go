@@ -33,6 +33,9 @@ type eventMaker struct {
 	versions *versions
 	// policy, when set, redacts every object built (capture/policy).
 	policy *policy.Policy
+	// lastEngagement is, per engagement, the registration its last event
+	// was built from (policy.go).
+	lastEngagement map[string]int64
 	// deadLetter counts what went to the dead-letter topic, by stage.
 	deadLetter func(stage string)
 	// counted is told, by commitCounts, of the events of a committed batch.
@@ -182,6 +185,7 @@ func (m *eventMaker) registration(ctx context.Context, src event.Source, reg *bu
 		// event before it tells consumers what happened.
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(reg.UUID)})
 	}
+	m.published(obj, reg.ID, env.Op == event.Delete)
 	more, err := m.policyFollowUps(ctx, obj, reg.Reg.Period.From, env.ID, src)
 	if err != nil {
 		return nil, err

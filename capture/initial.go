@@ -104,6 +104,7 @@ func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo
 	if mk.policy != nil {
 		// Loaded from this snapshot's transaction already: nothing flips.
 		mk.policy.Learn(obj)
+		mk.published(obj, r.ID, false)
 	}
 	mk.count(string(obj.Type), string(event.Snapshot))
 	env := &event.Envelope{

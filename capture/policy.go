@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,18 +110,44 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 	reg := pgx.Identifier{lora.Schema, c.RegistreringTable()}.Sanitize()
 	rel := pgx.Identifier{lora.Schema, c.RelationTable()}.Sanitize()
 	egn := pgx.Identifier{lora.Schema, c.EgenskaberTable()}.Sanitize()
-	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT DISTINCT r.id FROM %s r
+	// The person's engagements: those whose registration held at the IT
+	// user's registration time or holds now. Each is republished from the
+	// registration capture last published of it (the newest it has seen,
+	// even when transactions committed out of their time order); one
+	// capture has not published since it started is read as of at, and one
+	// it has not seen yet gets the new title when its own event comes.
+	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT DISTINCT r.organisationfunktion_id::text, r.id, (r.registrering).timeperiod @> $2::timestamptz FROM %s r
 		JOIN %s rel ON rel.organisationfunktion_registrering_id = r.id AND rel.rel_type::text = 'tilknyttedebrugere' AND rel.rel_maal_uuid = ANY($1::uuid[])
 		JOIN %s a ON a.organisationfunktion_registrering_id = r.id AND a.funktionsnavn = 'Engagement'
-		WHERE (r.registrering).timeperiod @> $2::timestamptz AND (r.registrering).livscykluskode::text <> 'Slettet'
-		ORDER BY r.id`, reg, rel, egn), persons, at)
+		WHERE ((r.registrering).timeperiod @> $2::timestamptz OR upper((r.registrering).timeperiod) = 'infinity')
+		AND (r.registrering).livscykluskode::text <> 'Slettet'`, reg, rel, egn), persons, at)
 	if err != nil {
 		return nil, fmt.Errorf("policy: engagements of persons whose AD IT user changed: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	pick := map[string]int64{}
+	for rows.Next() {
+		var u string
+		var id int64
+		var atT bool
+		if err := rows.Scan(&u, &id, &atT); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("policy: engagements of persons whose AD IT user changed: %w", err)
+		}
+		if last, ok := m.lastEngagement[u]; ok {
+			pick[u] = last
+		} else if atT {
+			pick[u] = id
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("policy: engagements of persons whose AD IT user changed: %w", err)
 	}
+	ids := make([]int64, 0, len(pick))
+	for _, id := range pick {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	regs, err := snapshot.ReadRegistrations(ctx, m.db, c, ids)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -159,6 +186,22 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 }
 
 const policyExportTitle = "export_title"
+
+// published notes the registration an engagement event was published from
+// (policyFollowUps republishes from it).
+func (m *eventMaker) published(obj *mo.Object, regID int64, deleted bool) {
+	if m.policy == nil || obj == nil || obj.Type != mo.Engagement {
+		return
+	}
+	if m.lastEngagement == nil {
+		m.lastEngagement = map[string]int64{}
+	}
+	if deleted {
+		delete(m.lastEngagement, obj.UUID)
+		return
+	}
+	m.lastEngagement[obj.UUID] = regID
+}
 
 func clone(o *mo.Object) *mo.Object {
 	c := &mo.Object{Type: o.Type, UUID: o.UUID, Validities: make([]mo.Version, len(o.Validities))}

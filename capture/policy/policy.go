@@ -214,6 +214,7 @@ func (p *Policy) ApplyWith(o *mo.Object, hasAD func(person string) bool) {
 	if o == nil || (o.Type != mo.Engagement && o.Type != mo.Association) {
 		return
 	}
+	p.scrubRe() // compiled before the read lock, for namesSensitive
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if hasAD == nil {
@@ -237,17 +238,19 @@ func (p *Policy) version(typ mo.Type, f map[string]any, hasAD func(string) bool)
 	if sensitive {
 		f["job_function"] = nil
 		withheld = append(withheld, "job_function")
-		c := p.classes[jf]
-		for k, v := range f {
-			s, ok := v.(string)
-			if !ok || !strings.HasPrefix(k, "extension_") || (typ == mo.Engagement && k == p.cfg.ExportTitleField) {
-				// (the export title field is overwritten below)
-				continue
-			}
-			if reveals(s, jf, c) {
-				f[k] = nil
-				withheld = append(withheld, k)
-			}
+	}
+	// Free text that names any sensitive class (an extension field saying
+	// "Fleksjob, Rådhuset", now or from an earlier job) goes too.
+	c := p.classes[jf]
+	for k, v := range f {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(k, "extension_") || (typ == mo.Engagement && k == p.cfg.ExportTitleField) {
+			// (the export title field is overwritten below)
+			continue
+		}
+		if (sensitive && reveals(s, jf, c)) || p.namesSensitive(s) {
+			f[k] = nil
+			withheld = append(withheld, k)
 		}
 	}
 	name := p.classes[jf].name
@@ -273,6 +276,12 @@ func (p *Policy) version(typ mo.Type, f map[string]any, hasAD func(string) bool)
 }
 
 func personOf(f map[string]any) string { s, _ := f["person"].(string); return s }
+
+// namesSensitive reports whether s names any sensitive class. Called with
+// p.mu read-locked.
+func (p *Policy) namesSensitive(s string) bool {
+	return p.scrubber != nil && p.scrubber.MatchString(s)
+}
 
 // reveals reports whether s names the class (uuid, user_key or name).
 func reveals(s, uuid string, c classInfo) bool {
@@ -346,6 +355,14 @@ func (p *Policy) scrubRe() *regexp.Regexp {
 	p.mu.RUnlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.scrubber = p.buildScrubber()
+	p.dirty = false
+	return p.scrubber
+}
+
+// buildScrubber compiles the pattern of every sensitive class's uuid,
+// user_key and name. Called with p.mu held (read or write).
+func (p *Policy) buildScrubber() *regexp.Regexp {
 	var terms []string
 	for k := range p.keys {
 		terms = append(terms, k)
@@ -365,10 +382,8 @@ func (p *Policy) scrubRe() *regexp.Regexp {
 	}
 	// Longest first, so a name is not half replaced by its user_key.
 	sort.Slice(quoted, func(i, j int) bool { return len(quoted[i]) > len(quoted[j]) })
-	p.scrubber = nil
-	if len(quoted) > 0 {
-		p.scrubber = regexp.MustCompile(`(?i)` + strings.Join(quoted, "|"))
+	if len(quoted) == 0 {
+		return nil
 	}
-	p.dirty = false
-	return p.scrubber
+	return regexp.MustCompile(`(?i)` + strings.Join(quoted, "|"))
 }
