@@ -1,0 +1,406 @@
+package ad
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/reconcile"
+	"github.com/os2mo-cdc/mocdc/sinks/view"
+)
+
+// AccountsTopic is the compacted topic of Links: <prefix>.ad.accounts.
+func AccountsTopic(t event.Topics) string { return prefix(t) + ".ad.accounts" }
+
+func prefix(t event.Topics) string {
+	if t.Prefix == "" {
+		return event.DefaultPrefix
+	}
+	return t.Prefix
+}
+
+// Deps are what a Sink needs besides its Config.
+type Deps struct {
+	// KafkaOpts are the base client options (brokers, TLS, SASL, logger).
+	KafkaOpts []kgo.Opt
+	Topics    event.Topics
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
+	// Now is the clock (tests inject one); nil is time.Now.
+	Now func() time.Time
+	// ReplicationFactor of the topics the sink creates. Default 1.
+	ReplicationFactor int16
+}
+
+// Sink keeps AD accounts in step with MO; see the package documentation.
+type Sink struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	m       *metrics
+	mapping *Mapping
+	sams    []*templateSAM
+	tls     *tls.Config
+	now     func() time.Time
+
+	v       *view.View
+	r       *renderer
+	follow  *view.Follower
+	shard   *reconcile.Shard
+	queue   *reconcile.Queue
+	links   *links
+	dl      *kgo.Client
+	limiter *limiter
+
+	mu       sync.Mutex
+	pending  map[string]time.Time // person → commit time of the oldest unreconciled change
+	reported map[string]string    // person → last unresolved reason reported
+	resync   bool                 // a full resync waits for the view
+	day      mo.Date
+	sysUUID  string
+}
+
+// New checks cfg (Defaults applied) and returns a Sink; it connects to
+// nothing until Run.
+func New(cfg Config, deps Deps) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(deps.KafkaOpts) == 0 {
+		return nil, errors.New("ad sink: no Kafka options (seed brokers)")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.ReplicationFactor == 0 {
+		deps.ReplicationFactor = 1
+	}
+	mp, err := CompileMapping(cfg.Mapping, cfg.CPRAttribute)
+	if err != nil {
+		return nil, fmt.Errorf("ad.mapping: %w", err)
+	}
+	tc, err := tlsConfig(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
+		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
+		pending: map[string]time.Time{}, reported: map[string]string{}, limiter: newLimiter(cfg.RateLimit)}
+	if cfg.Create != nil {
+		ts, err := compileSAM(cfg.Create.SAMAccountName)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			s.sams = append(s.sams, &templateSAM{t})
+		}
+	}
+	s.r = &renderer{v: s.v, cfg: &s.cfg, system: s.systemUUID}
+	promauto.With(deps.Registry).NewGaugeFunc(prometheus.GaugeOpts{Name: "mocdc_sink_ad_queue_length",
+		Help: "Persons waiting to be reconciled."}, func() float64 { return float64(s.queue.Len()) })
+	promauto.With(deps.Registry).NewGaugeFunc(prometheus.GaugeOpts{Name: "mocdc_sink_ad_lag_seconds",
+		Help: "Age of the oldest MO change not yet reconciled (0 when caught up)."}, func() float64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var oldest time.Time
+		for _, t := range s.pending {
+			if oldest.IsZero() || t.Before(oldest) {
+				oldest = t
+			}
+		}
+		if oldest.IsZero() {
+			return 0
+		}
+		return s.now().Sub(oldest).Seconds()
+	})
+	return s, nil
+}
+
+// systemUUID is the uuid of the configured AD IT system (by uuid or
+// user_key), "" while the view does not know it.
+func (s *Sink) systemUUID() string {
+	s.mu.Lock()
+	u := s.sysUUID
+	s.mu.Unlock()
+	if u != "" {
+		return u
+	}
+	if o := s.v.Get(mo.ITSystem, s.cfg.ITSystem); o != nil {
+		u = o.UUID
+	} else if o := s.v.ITSystemByUserKey(s.cfg.ITSystem); o != nil {
+		u = o.UUID
+	}
+	s.mu.Lock()
+	s.sysUUID = u
+	s.mu.Unlock()
+	return u
+}
+
+// CheckBind connects and binds once: a wrong password or an unreachable
+// DC is reported before anything else starts.
+func (s *Sink) CheckBind(ctx context.Context) error {
+	c, err := dial(ctx, &s.cfg, s.tls)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// Run keeps AD in step until ctx ends (then it returns nil). It fails at
+// once when AD refuses the bind.
+func (s *Sink) Run(ctx context.Context) error {
+	if err := s.CheckBind(ctx); err != nil {
+		if errors.Is(err, errBind) {
+			return err
+		}
+		s.log.Warn("AD not reachable at start; the sink retries while it runs", slog.Any("err", err))
+	}
+	if err := s.ensureTopics(ctx); err != nil {
+		return err
+	}
+	var err error
+	if s.links, err = newLinks(s.deps.KafkaOpts, AccountsTopic(s.deps.Topics)); err != nil {
+		return fmt.Errorf("ad sink: kafka client: %w", err)
+	}
+	defer s.links.close()
+	if s.dl, err = kgo.NewClient(s.deps.KafkaOpts...); err != nil {
+		return fmt.Errorf("ad sink: kafka client: %w", err)
+	}
+	defer s.dl.Close()
+	s.follow, err = view.NewFollower(s.v, view.FollowerDeps{Name: "ad", KafkaOpts: s.deps.KafkaOpts, Topics: s.deps.Topics,
+		OnTouch: s.touched, Logger: s.log, Registry: s.deps.Registry})
+	if err != nil {
+		return err
+	}
+	s.shard, err = reconcile.NewShard(append(append([]kgo.Opt(nil), s.deps.KafkaOpts...), kgo.SessionTimeout(s.cfg.SessionTimeout)),
+		s.cfg.Group, []string{s.deps.Topics.Object(mo.Person)}, s.assigned)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { s.links.run(gctx); return nil })
+	g.Go(func() error { return s.follow.Run(gctx) })
+	g.Go(func() error { return s.shard.Run(gctx) })
+	g.Go(func() error {
+		if err := s.follow.WaitReady(gctx); err != nil {
+			return nil
+		}
+		if err := s.links.sync(gctx); err != nil && gctx.Err() == nil {
+			s.log.Warn("reading the accounts topic failed; creates wait for it", slog.Any("err", err))
+		}
+		s.mu.Lock()
+		s.day = mo.DateOf(s.now())
+		s.mu.Unlock()
+		s.fullResync("start")
+		for i := 0; i < s.cfg.Workers; i++ {
+			g.Go(func() error { return s.worker(gctx) })
+		}
+		s.midnight(gctx)
+		return nil
+	})
+	return g.Wait()
+}
+
+func (s *Sink) ensureTopics(ctx context.Context) error {
+	cl, err := kgo.NewClient(s.deps.KafkaOpts...)
+	if err != nil {
+		return fmt.Errorf("ad sink: kafka client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, t := range []struct {
+		name string
+		cfg  map[string]*string
+	}{
+		{AccountsTopic(s.deps.Topics), map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}},
+		{s.deps.Topics.DeadLetter(), nil},
+	} {
+		res, err := adm.CreateTopic(ctx, 1, s.deps.ReplicationFactor, t.cfg, t.name)
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil && !errors.Is(err, kerrTopicExists) {
+			return fmt.Errorf("ad sink: create topic %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// touched turns an applied event into persons to reconcile.
+func (s *Sink) touched(t view.Touch) {
+	if t.Replaying {
+		return // the resync after catching up renders everyone
+	}
+	now := s.now()
+	persons := map[string]bool{}
+	for _, p := range t.Owners.Persons {
+		persons[p] = true
+	}
+	if len(t.Owners.Units) > 0 {
+		// A unit's name, path, manager or parent shows on the accounts of
+		// everyone in its subtree.
+		for _, p := range s.v.PersonsInUnits(t.Owners.Units, now, true) {
+			persons[p] = true
+		}
+	}
+	for _, c := range t.Owners.Classes {
+		if c == s.systemUUID() || t.Type == mo.Class || t.Type == mo.ITSystem {
+			for _, p := range s.v.OwnersOfClass(c).Persons {
+				persons[p] = true
+			}
+		}
+	}
+	if t.Type == mo.ITUser || t.Type == mo.Person {
+		// A manager's account link shows on the accounts of the people
+		// the manager manages.
+		for p := range copyKeys(persons) {
+			for _, m := range s.v.Referrers(p, mo.Manager, "person", nil) {
+				if u := m.Last().Str("org_unit"); u != "" {
+					for _, q := range s.v.PersonsInUnits([]string{u}, now, true) {
+						persons[q] = true
+					}
+				}
+			}
+		}
+	}
+	var commit time.Time
+	if t.Event != nil {
+		commit = t.Event.Source.CommitTime
+	}
+	s.enqueue(keys(persons), commit)
+}
+
+func copyKeys(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// owns reports whether this instance acts for the person.
+func (s *Sink) owns(person string) bool {
+	o := s.v.Get(mo.Person, person)
+	return o != nil && s.shard.Owns(s.deps.Topics.Object(mo.Person), o.Partition)
+}
+
+func (s *Sink) enqueue(persons []string, commit time.Time) {
+	var mine []string
+	s.mu.Lock()
+	for _, p := range persons {
+		if !s.owns(p) {
+			continue
+		}
+		mine = append(mine, p)
+		if !commit.IsZero() {
+			if t, ok := s.pending[p]; !ok || commit.Before(t) {
+				s.pending[p] = commit
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.queue.Add(mine...)
+}
+
+// assigned is the shard's callback: reconcile every person of the gained
+// partitions (the previous owner may have left work undone).
+func (s *Sink) assigned(topic string, parts []int32) {
+	select {
+	case <-s.follow.Ready():
+	default:
+		s.mu.Lock()
+		s.resync = true // the start resync covers it
+		s.mu.Unlock()
+		return
+	}
+	gained := map[int32]bool{}
+	for _, p := range parts {
+		gained[p] = true
+	}
+	var persons []string
+	for _, o := range s.v.All(mo.Person) {
+		if gained[o.Partition] {
+			persons = append(persons, o.UUID)
+		}
+	}
+	s.log.Info("partitions gained: reconciling their persons", slog.Int("partitions", len(parts)), slog.Int("persons", len(persons)))
+	s.m.resyncs.Inc()
+	s.queue.Add(persons...)
+}
+
+// fullResync queues every owned person.
+func (s *Sink) fullResync(why string) {
+	<-s.shard.Assigned()
+	var persons []string
+	for _, o := range s.v.All(mo.Person) {
+		persons = append(persons, o.UUID)
+	}
+	s.m.resyncs.Inc()
+	s.log.Info("full resync: every owned person is re-derived and compared", slog.String("why", why), slog.Int("persons", len(persons)), slog.Int("partitions", s.shard.Owned()))
+	s.enqueue(persons, time.Time{})
+}
+
+// midnight queues every owned person when the date changes: engagements
+// that start or end today enable or disable accounts on their day.
+func (s *Sink) midnight(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d := mo.DateOf(s.now())
+		s.mu.Lock()
+		changed := d != s.day
+		s.day = d
+		s.mu.Unlock()
+		if changed {
+			s.fullResync("the date changed to " + string(d))
+		}
+	}
+}
+
+// Idle reports whether the sink has caught up: the view is ready and no
+// person waits or is being reconciled.
+func (s *Sink) Idle() bool {
+	if s.follow == nil {
+		return false
+	}
+	select {
+	case <-s.follow.Ready():
+	default:
+		return false
+	}
+	s.mu.Lock()
+	n := len(s.pending)
+	s.mu.Unlock()
+	return n == 0 && s.queue.Idle()
+}
