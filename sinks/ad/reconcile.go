@@ -219,10 +219,9 @@ func (w *work) find(ctx context.Context, person string, now time.Time) ([]target
 			return []target{{it, a}}, nil
 		}
 	}
-	_, active := s.r.engagements(person, it, now)
-	engs, _ := s.r.engagements(person, it, now)
-	if len(engs) == 0 && it == nil {
-		return nil, nil // no engagement now or later, no IT user: no account expected
+	engs, active := s.r.engagements(person, it, now)
+	if it == nil && len(s.v.PersonEngagementsEver(person)) == 0 {
+		return nil, nil // never employed, no IT user: no account expected
 	}
 	cpr := s.r.personData(person, now).CPR
 	if s.cfg.CPRAttribute != "" && cpr != "" {

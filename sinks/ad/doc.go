@@ -1,0 +1,40 @@
+// Package ad is the Active Directory sink: it keeps AD accounts in step
+// with MO over LDAP(S), as OS2mo's own AD integration does
+// (integrations.md §1), but on the fly and with no double creates.
+// docs/ad.md is the user's reference (configuration, mapping, topics).
+//
+// Where it sits in the flow (DESIGN.md §6a):
+//
+//	mo.<type> ─► view.Follower ─► view.View ─► render (Mapping over Data) ─┐
+//	                 └─ touches ─► owners (persons) ─► reconcile.Queue ─────┤
+//	mo.person ─► reconcile.Shard (consumer group: which persons are mine)   │
+//	                                   AD ◄── diff, write only what differs ┘
+//	<prefix>.ad.accounts (compacted): create intents and links (outbox)
+//
+// Level-triggered (CONVENTIONS 18): an event only says which persons may
+// have changed; each is re-derived whole — find its accounts, render the
+// mapping, read the account, diff, write the difference in one modify (a
+// rename or move in one modify DN). A replay, duplicate or reordering
+// therefore writes nothing. At start, after a rebalance and at every
+// midnight (the injected clock) every owned person is reconciled, which
+// catches up on anything missed and makes end and start dates act on their
+// day; capture's tick events do the same for single objects.
+//
+// Finding accounts: the accounts whose objectGUID an IT user of the AD IT
+// system names (user_key or external_id); else the account the sink
+// created or linked before (the accounts topic); else a CPR search in the
+// search OUs. Missing or ambiguous: no write, counted
+// (mocdc_sink_ad_unresolved_total) and dead-lettered with the reason.
+//
+// Creates go through the accounts topic as an outbox (create.go): the
+// intent (DN, sAMAccountName) is written and acknowledged by Kafka before
+// the LDAP add, and the link with the new objectGUID after it. An intent
+// left by a crash is resolved by looking for its DN or sAMAccountName in
+// AD, and AD refuses a second object with either, so a crash never makes
+// two accounts. The record of the accounts topic is also what a later
+// write-back into MO reads.
+//
+// Delivery: the sink commits no Kafka offsets; its state is AD itself (the
+// diff) plus the accounts topic, both durable. The price is that a restart
+// reconciles every person once (reads, no writes).
+package ad
