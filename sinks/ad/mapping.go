@@ -45,13 +45,13 @@ type Data struct {
 
 // PersonData is a person as the templates see it.
 type PersonData struct {
-	UUID, UserKey       string
-	GivenName, Surname  string
-	Name                string // given name and surname
-	NicknameGivenName   string
-	NicknameSurname     string
-	Nickname            string // nickname given name and surname, "" when none
-	CPR                 string
+	UUID, UserKey      string
+	GivenName, Surname string
+	Name               string // given name and surname
+	NicknameGivenName  string
+	NicknameSurname    string
+	Nickname           string // nickname given name and surname, "" when none
+	CPR                string
 }
 
 // ITUserData is the linking IT user.

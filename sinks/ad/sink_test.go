@@ -15,9 +15,15 @@ const (
 	sAD                           = "00000000-0000-4000-8000-0000000000d1"
 )
 
-func person(n int) string { return "00000000-0000-4000-8000-1000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10)) }
-func eng(n int) string    { return "00000000-0000-4000-8000-2000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10)) }
-func other(n int) string  { return "00000000-0000-4000-8000-3000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10)) }
+func person(n int) string {
+	return "00000000-0000-4000-8000-1000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10))
+}
+func eng(n int) string {
+	return "00000000-0000-4000-8000-2000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10))
+}
+func other(n int) string {
+	return "00000000-0000-4000-8000-3000000000" + string(rune('0'+n/10)) + string(rune('0'+n%10))
+}
 
 // seed produces the test municipality and pre-creates the AD accounts
 // some persons already have; it returns Anna's account GUID.
