@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -91,11 +90,13 @@ func New(cfg Config, d Deps) (*Capture, error) {
 }
 
 // Run captures until ctx ends. It first waits, as a standby, for the
-// single-active lock; then it sets up and streams. Any failure (PostgreSQL
-// or Kafka unreachable, a lost connection, a failed Kafka commit) is
-// logged, and after a capped, jittered backoff capture starts again from
-// its checkpoint: nothing is lost and nothing published twice. Run returns
-// nil when ctx is cancelled, or an error that retrying cannot fix.
+// single-active lock; then it sets up and streams. A transient failure
+// (PostgreSQL or Kafka unreachable, a lost connection, a failed Kafka
+// commit) is logged, and after a capped, jittered backoff capture starts
+// again from its checkpoint: nothing is lost and nothing published twice.
+// Run returns nil when ctx is cancelled, or, at once, an error that
+// retrying cannot fix (a refused login, a missing right or database, the
+// wrong wal_level), which says what to do.
 func (c *Capture) Run(ctx context.Context) error {
 	wait := c.cfg.RetryMin
 	for {
@@ -104,8 +105,11 @@ func (c *Capture) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var perm *permanentError
-		if errors.As(err, &perm) {
+		permanent, hint := classify(err)
+		if permanent {
+			if hint != "" {
+				return fmt.Errorf("%w — %s", err, hint)
+			}
 			return err
 		}
 		c.metrics.restarts.Inc()
@@ -113,7 +117,11 @@ func (c *Capture) Run(ctx context.Context) error {
 			wait = c.cfg.RetryMin
 		}
 		sleep := wait/2 + rand.N(wait/2+1)
-		c.log.Warn("capture failed; restarting from checkpoint", slog.Any("err", err), slog.Duration("retry_in", sleep))
+		attrs := []any{slog.Any("err", err), slog.Duration("retry_in", sleep)}
+		if hint != "" {
+			attrs = append([]any{slog.String("reason", hint)}, attrs...)
+		}
+		c.log.Warn("capture failed; retrying from the checkpoint (transient: nothing is lost)", attrs...)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -122,13 +130,6 @@ func (c *Capture) Run(ctx context.Context) error {
 		wait = min(wait*2, c.cfg.RetryMax)
 	}
 }
-
-// permanentError is a failure that retrying cannot fix (bad configuration,
-// a checkpoint that cannot be honoured).
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
 
 func (c *Capture) runOnce(ctx context.Context) error {
 	// The single-active lock: a session advisory lock held on its own
@@ -146,9 +147,8 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		return fmt.Errorf("take capture lock: %w", err)
 	}
 	if !got {
-		c.log.Info("another capture holds the slot; waiting as standby", slog.String("slot", c.cfg.Slot))
-		if _, err := lockConn.Exec(ctx, `SELECT pg_advisory_lock($1)`, c.cfg.LockID); err != nil {
-			return fmt.Errorf("wait for capture lock: %w", err)
+		if err := c.standby(ctx, lockConn.Conn()); err != nil {
+			return err
 		}
 	}
 	defer func() {
@@ -180,6 +180,9 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		return &permanentError{fmt.Errorf("kafka client: %w", err)}
 	}
 	defer cl.Close()
+	if err := pingKafka(ctx, cl); err != nil {
+		return err
+	}
 	if err := publish.EnsureTopics(ctx, kadm.NewClient(cl), c.topics, c.cfg.Topics); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
