@@ -69,7 +69,7 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 		Logger:            log.With("component", "capture"),
 		Registry:          reg,
 		Progress: func(class string, n int64) {
-			log.Info("snapshot progress", slog.String("class", class), slog.Int64("objects", n))
+			log.Info("snapshot progress", slog.String("component", "capture"), slog.String("class", class), slog.Int64("objects", n))
 		},
 	})
 	if err != nil {

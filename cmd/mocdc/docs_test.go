@@ -75,6 +75,17 @@ func TestDocsCommandsAfterMakeRun(t *testing.T) {
 		t.Errorf("mocdc run exited while the blocks ran; log:\n%s", d.tail())
 	default:
 	}
+	// What the user saw in the first terminal meanwhile: no key twice in
+	// a line, and no mirror "up to date" before capture's initial snapshot
+	// was published.
+	log := readFile(t, filepath.Join(d.dir, "run.log"))
+	t.Logf("mocdc run log:\n%s", log)
+	for _, l := range duplicateKeys(log) {
+		t.Errorf("mocdc run logged a key twice: %s", l)
+	}
+	if done, snap := strings.Index(log, "catching up done"), strings.Index(log, "initial snapshot published"); done >= 0 && (snap < 0 || done < snap) {
+		t.Errorf("a mirror said it caught up before capture's initial snapshot was published:\n%s", log)
+	}
 }
 
 const docsMarker = "<!-- after-make-run -->"

@@ -178,7 +178,7 @@ func kafkaOpts(cfg *Config, log *slog.Logger) []kgo.Opt {
 		kgo.SeedBrokers(cfg.Kafka.Brokers...),
 		// franz-go logs every connection at info; only its warnings and
 		// errors matter to an operator.
-		kgo.WithLogger(kslog.New(slog.New(warnOnly{log.Handler()}).With("component", "kafka"))),
+		kgo.WithLogger(kslog.New(slog.New(warnOnly{log.Handler()}).With("client", "kafka"))),
 	}
 	if cfg.Kafka.tls != nil {
 		opts = append(opts, kgo.DialTLSConfig(cfg.Kafka.tls.Clone()))

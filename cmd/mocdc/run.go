@@ -59,10 +59,11 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		mlog := log.With(slog.String("component", "mirror"))
 		g.Go(func() error {
 			return mirror.Run(ctx, mc, mirror.RunDeps{
-				KafkaOpts: kafkaOpts(cfg, mlog),
-				Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
-				Logger:    mlog,
-				Registry:  prometheus.WrapRegistererWith(prometheus.Labels{"target": m.Name}, reg),
+				SnapshotDone: snapshotDone(cfg),
+				KafkaOpts:    kafkaOpts(cfg, mlog),
+				Topics:       event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+				Logger:       mlog,
+				Registry:     prometheus.WrapRegistererWith(prometheus.Labels{"target": m.Name}, reg),
 			})
 		})
 	}

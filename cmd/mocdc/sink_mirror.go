@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/os2mo-cdc/mocdc/capture/publish"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -40,11 +42,12 @@ func runSinkMirror(ctx context.Context, log *slog.Logger, args []string) error {
 	reg := newRegistry()
 	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
 		return mirror.Run(ctx, mc, mirror.RunDeps{
-			KafkaOpts: kafkaOpts(cfg, log),
-			Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
-			Logger:    log,
-			Registry:  reg,
-			Rebuild:   *rebuild,
+			SnapshotDone: snapshotDone(cfg),
+			KafkaOpts:    kafkaOpts(cfg, log),
+			Topics:       event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+			Logger:       log,
+			Registry:     reg,
+			Rebuild:      *rebuild,
 		})
 	})
 }
@@ -89,6 +92,24 @@ func mirrorTarget(cfg *Config, name string, readFile func(string) ([]byte, error
 		return mirror.Config{}, fmt.Errorf("mirrors[%d]: %w", found, err)
 	}
 	return mc, nil
+}
+
+// snapshotDone reads capture's checkpoint (of capture.slot in the same
+// configuration) for the mirror's "up to date" line: false while capture's
+// initial snapshot is still being published. No checkpoint (capture has
+// not run, or runs with another slot) says nothing against it: true.
+func snapshotDone(cfg *Config) func(context.Context) (bool, error) {
+	topic := event.Topics{Prefix: cfg.Kafka.TopicPrefix}.Checkpoint()
+	opts := kafkaOpts(cfg, slog.New(slog.DiscardHandler))
+	return func(ctx context.Context) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		cp, err := publish.ReadCheckpoint(ctx, opts, topic, cfg.Capture.Slot)
+		if err != nil {
+			return false, err
+		}
+		return cp == nil || cp.SnapshotDone, nil
+	}
 }
 
 // driverLog adapts slog to the MySQL driver's logger interface.

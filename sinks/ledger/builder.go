@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -189,6 +190,10 @@ func (b *Builder) session(ctx context.Context, adm *kadm.Client) error {
 		kgo.ConsumeTopics(Consumed(b.deps.Topics)...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers take an offset each: seen, the lag of a
+		// caught-up builder is 0 (not one per partition), and the
+		// committed offsets step past them.
+		kgo.KeepControlRecords(),
 		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	)...)
@@ -244,8 +249,8 @@ func (b *Builder) session(ctx context.Context, adm *kadm.Client) error {
 		if ferr != nil {
 			return ferr
 		}
-		recs := fs.Records()
 		b.observeLag(fs)
+		recs := slices.DeleteFunc(fs.Records(), func(r *kgo.Record) bool { return r.Attrs.IsControl() })
 		if len(recs) == 0 && !c.timeDue(b.now()) {
 			continue
 		}
@@ -375,7 +380,8 @@ func (b *Builder) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 }
 
 // observeLag records, per partition in fs, how far its last stable offset
-// is ahead of the last record polled.
+// is ahead of the last record polled (a transaction marker included: the
+// lag of a caught-up partition is 0).
 func (b *Builder) observeLag(fs kgo.Fetches) {
 	changed := false
 	fs.EachPartition(func(p kgo.FetchTopicPartition) {

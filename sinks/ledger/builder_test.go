@@ -88,6 +88,19 @@ func TestBuilderAppendsOneEntryPerWriteAndRead(t *testing.T) {
 	if h := metricValue(t, reg, "mocdc_ledger_head_sequence", ""); uint64(h) != recs[len(recs)-1].Sequence() {
 		t.Errorf("mocdc_ledger_head_sequence = %v, ledger ends at %d", h, recs[len(recs)-1].Sequence())
 	}
+	// Caught up, the consume lag is 0: the transaction markers after the
+	// last records are stepped over, not counted as records to consume.
+	for deadline := time.Now().Add(time.Minute); ; {
+		lag := metricValue(t, reg, "mocdc_ledger_consume_lag_records", "")
+		if lag == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("mocdc_ledger_consume_lag_records = %v a minute after the builder caught up, want 0", lag)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	stop()
 
 	// A restart resumes from the committed offsets: nothing is appended

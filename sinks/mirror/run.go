@@ -31,6 +31,11 @@ type RunDeps struct {
 	// ProgressEvery is how often progress is logged while the mirror
 	// catches up (rebuild or first start). Default 5s.
 	ProgressEvery time.Duration
+	// SnapshotDone, when set, says whether capture has published its whole
+	// initial snapshot (its checkpoint). Between two snapshot chunks the
+	// mirror can have applied everything published so far; it says it is
+	// up to date only once the snapshot is done, too. Nil: lag 0 is enough.
+	SnapshotDone func(context.Context) (bool, error)
 }
 
 // Run runs one mirror target until ctx ends: it opens the target database,
@@ -93,7 +98,7 @@ func Run(ctx context.Context, cfg Config, deps RunDeps) error {
 		return err
 	}
 	defer r.Close(context.WithoutCancel(ctx))
-	go progress(ctx, log, r, deps.Rebuild, deps.ProgressEvery)
+	go progress(ctx, log, r.Stats, deps.Rebuild, deps.ProgressEvery, deps.SnapshotDone)
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
 	}
@@ -104,7 +109,7 @@ func Run(ctx context.Context, cfg Config, deps RunDeps) error {
 // rebuild, a start far behind, or capture publishing its initial
 // snapshot), and once each time it has caught up. A backlog that builds up
 // again later (more than backlogRecords) is reported the same way.
-func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild bool, every time.Duration) {
+func progress(ctx context.Context, log *slog.Logger, stats func() runner.Stats, rebuild bool, every time.Duration, snapshotDone func(context.Context) (bool, error)) {
 	const backlogRecords = 1000
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -121,7 +126,7 @@ func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild b
 			return
 		case <-t.C:
 		}
-		s := r.Stats()
+		s := stats()
 		if s.Lag < 0 {
 			continue // nothing fetched yet
 		}
@@ -134,13 +139,28 @@ func progress(ctx context.Context, log *slog.Logger, r *runner.Runner, rebuild b
 		}
 		elapsed := time.Since(start)
 		rate := float64(s.Records-startRecords) / max(elapsed.Seconds(), 1e-3)
-		if s.Lag == 0 {
+		snapshot := "done"
+		if s.Lag == 0 && snapshotDone != nil {
+			switch done, err := snapshotDone(ctx); {
+			case err != nil:
+				snapshot = "unknown" // say done only when it is known
+			case !done:
+				snapshot = "publishing"
+			}
+		}
+		if s.Lag == 0 && snapshot == "done" {
 			log.Info(what+" done: the mirror is up to date", slog.Int64("records", s.Records-startRecords), slog.Duration("elapsed", elapsed.Round(time.Second)),
 				slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Int64("dead_letters", s.DeadLetters))
 			behind = false
 			continue
 		}
-		log.Info(what+" progress", slog.Int64("records", s.Records-startRecords), slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions),
-			slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Duration("elapsed", elapsed.Round(time.Second)))
+		attrs := []any{slog.Int64("records", s.Records-startRecords), slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions),
+			slog.String("rate", fmt.Sprintf("%.0f/s", rate)), slog.Duration("elapsed", elapsed.Round(time.Second))}
+		if s.Lag == 0 {
+			// Everything published is applied, but capture's initial
+			// snapshot is still being published (or its state unknown).
+			attrs = append(attrs, slog.String("capture_snapshot", snapshot))
+		}
+		log.Info(what+" progress", attrs...)
 	}
 }

@@ -48,7 +48,7 @@ func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
 				return m.startError(fmt.Errorf("drop %s: %w", t.Name, err))
 			}
 		}
-		m.log.Info("rebuild: dropped the mirror's tables, offsets and state", slog.String("target", m.cfg.Name))
+		m.log.Info("rebuild: dropped the mirror's tables, offsets and state")
 	}
 	var drift []string
 	created := 0
@@ -75,7 +75,7 @@ func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
 			"(it never alters a table: fix or drop them, or start once with --rebuild):\n  %s", m.cfg.Name, strings.Join(drift, "\n  "))}
 	}
 	if created > 0 {
-		m.log.Info("created missing tables", slog.String("target", m.cfg.Name), slog.Int("tables", created))
+		m.log.Info("created missing tables", slog.Int("tables", created))
 	}
 	return m.prepareMeta(ctx)
 }
