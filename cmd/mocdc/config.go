@@ -16,6 +16,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/capture"
 	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/ad"
 	"github.com/os2mo-cdc/mocdc/sinks/fk"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
@@ -38,6 +39,8 @@ type Config struct {
 	Mirrors []mirror.Config `yaml:"mirrors"`
 	// FK is the FK Organisation sink (OS2sync); absent: not run.
 	FK *fk.Config `yaml:"fk"`
+	// AD is the Active Directory sink; absent: not run (docs/ad.md).
+	AD *ad.Config `yaml:"ad"`
 }
 
 // StoreConfig locates the MO store.
@@ -172,6 +175,17 @@ func LoadConfig(path string) (*Config, error) {
 	if c.FK != nil {
 		c.FK.Defaults(c.Kafka.TopicPrefix)
 	}
+	if c.AD != nil {
+		if c.AD.BindPasswordFile != "" {
+			b, err := os.ReadFile(c.AD.BindPasswordFile)
+			if err != nil {
+				decodeErrs = append(decodeErrs, fmt.Errorf("ad.bind_password_file: %w: create the file or fix the path", err))
+			} else {
+				c.AD.BindPassword = strings.TrimRight(string(b), "\r\n")
+			}
+		}
+		c.AD.Defaults()
+	}
 	if err := errors.Join(append(decodeErrs, c.Validate())...); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -203,6 +217,11 @@ func (c *Config) Validate() error {
 	if c.FK != nil {
 		if err := c.FK.Validate(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if c.AD != nil {
+		if err := c.AD.Validate(); err != nil {
+			errs = append(errs, leafErrors(err)...)
 		}
 	}
 	return errors.Join(errs...)

@@ -46,6 +46,8 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 				return runLedgerSink(ctx, log, rest)
 			case "fk":
 				return runSinkFK(ctx, log, rest)
+			case "ad":
+				return runSinkAD(ctx, log, rest)
 			}
 			return runSinkMirror(ctx, log, rest)
 		})

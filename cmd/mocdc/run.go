@@ -81,6 +81,13 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		}
 		g.Go(func() error { return s.Run(ctx) })
 	}
+	if cfg.AD != nil {
+		s, err := newADSink(cfg, log, reg, false)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return s.Run(ctx) })
+	}
 	go progress(ctx, log, reg, 5*time.Second)
 	return g.Wait()
 }

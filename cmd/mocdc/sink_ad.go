@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/ad"
+)
+
+// newADSink builds the Active Directory sink that cfg.AD describes.
+func newADSink(cfg *Config, log *slog.Logger, reg prometheus.Registerer, dryRun bool) (*ad.Sink, error) {
+	if cfg.AD == nil {
+		return nil, errors.New("ad: the Active Directory sink is not configured: add an ad: section (url, bind_dn, bind_password, base_dn, write_ous; see docs/ad.md)")
+	}
+	c := *cfg.AD
+	if dryRun {
+		c.DryRun = true
+	}
+	log = log.With(slog.String("component", "ad"))
+	return ad.New(c, ad.Deps{
+		KafkaOpts:         kafkaOpts(cfg, log),
+		Topics:            event.Topics{Prefix: cfg.Kafka.TopicPrefix},
+		ReplicationFactor: int16(cfg.Capture.Topics.ReplicationFactor),
+		Logger:            log,
+		Registry:          reg,
+	})
+}
+
+// runSinkAD is `mocdc sink ad --config FILE [--dry-run]`.
+func runSinkAD(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := newFlagSet("sink ad")
+	path := fs.String("config", "mocdc.yaml", "configuration file")
+	dryRun := fs.Bool("dry-run", false, "log the LDAP writes it would make and make none (as ad.dry_run: true)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	s, err := newADSink(cfg, log, reg, *dryRun)
+	if err != nil {
+		return err
+	}
+	return withMetrics(ctx, log, cfg.Metrics, reg, s.Run)
+}
