@@ -462,24 +462,26 @@ func (w *work) modifyDN(ctx context.Context, p *plan) (string, error) {
 	return "", fmt.Errorf("no free CN for %q in %s", base, sup)
 }
 
-// unresolved counts and reports (once per person and reason, per process)
-// a person whose account cannot be determined or written.
+// unresolved counts and reports (a dead letter, see deadLetter) a person whose account cannot be determined or written.
 func (s *Sink) unresolved(ctx context.Context, person, reason, detail string) {
 	s.m.unresolved.WithLabelValues(reason).Inc()
 	s.m.reconciles.WithLabelValues("unresolved").Inc()
-	s.mu.Lock()
-	seen := s.reported[person] == reason+detail
-	s.reported[person] = reason + detail
-	s.mu.Unlock()
-	if seen {
-		return
-	}
 	s.deadLetter(ctx, person, "", fmt.Errorf("%s: %s", reason, detail))
 }
 
 // deadLetter writes a record to the dead-letter topic: the person, the
-// account and the reason (AD's own message for a rejected write).
+// account and the reason (AD's own message for a rejected write). The same
+// reason for the same person is written once per process.
 func (s *Sink) deadLetter(ctx context.Context, person, dn string, reason error) {
+	// Once per person and reason per process: every resync would repeat it.
+	key := person + "\x00" + reason.Error()
+	s.mu.Lock()
+	seen := s.lettered[key]
+	s.lettered[key] = true
+	s.mu.Unlock()
+	if seen {
+		return
+	}
 	payload, _ := json.Marshal(map[string]string{"person": person, "dn": dn})
 	dl := event.DeadLetter{Version: event.Version, Reason: reason.Error(), Stage: StageAD, Payload: payload}
 	b, _ := json.Marshal(dl)

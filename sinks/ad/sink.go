@@ -66,7 +66,7 @@ type Sink struct {
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // person → commit time of the oldest unreconciled change
-	reported map[string]string    // person → last unresolved reason reported
+	lettered map[string]bool      // person + reason dead-lettered already
 	resync   bool                 // a full resync waits for the view
 	day      mo.Date
 	sysUUID  string
@@ -103,7 +103,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
 		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
-		pending: map[string]time.Time{}, reported: map[string]string{}, limiter: newLimiter(cfg.RateLimit)}
+		pending: map[string]time.Time{}, lettered: map[string]bool{}, limiter: newLimiter(cfg.RateLimit)}
 	if cfg.Create != nil {
 		ts, err := compileSAM(cfg.Create.SAMAccountName)
 		if err != nil {

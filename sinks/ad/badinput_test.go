@@ -1,0 +1,150 @@
+package ad
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+)
+
+// TestWrongPassword: a wrong bind password stops the sink at start with
+// AD's reason and what to fix.
+func TestWrongPassword(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.config(func(c *Config) { c.BindPassword = "not-the-password" })
+	s, err := New(cfg, Deps{KafkaOpts: w.kopts, Topics: w.topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	err = s.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "wrong password (data 52e)") || !strings.Contains(err.Error(), "ad.bind_password") {
+		t.Fatalf("want a clear bind error, got %v", err)
+	}
+}
+
+// TestRejectedAttribute: an attribute AD rejects is dead-lettered with AD's
+// message; the account's other attributes and the other accounts are
+// written.
+func TestRejectedAttribute(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	// countryCode is an integer in AD; OS2mo maps the engagement user_key
+	// to it, which here is not a number.
+	r := w.start(w.config(func(c *Config) {
+		c.Mapping = map[string]string{"countryCode": "{{ with .Engagement }}{{ .UserKey }}{{ end }}"}
+	}))
+	w.idle(r)
+	w.want("anbe", map[string]string{"givenName": "Anna", "title": "Pædagog", "countryCode": "0"}) // AD's default: not written
+	w.want("boho", map[string]string{"title": "Lærer"})
+	found := false
+	for _, d := range w.deadLetters() {
+		if strings.Contains(d.Reason, "countryCode") && strings.Contains(d.Reason, "invalid value") && d.Stage == StageAD {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no dead letter with AD's message about countryCode: %+v", w.deadLetters())
+	}
+}
+
+// TestADDown: while AD cannot be reached the sink retries; nothing is lost.
+func TestADDown(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	p := newProxy(t, strings.TrimPrefix(w.ad.URL, "ldaps://"))
+	r := w.start(w.config(func(c *Config) { c.URL = "ldaps://" + p.addr }))
+	w.idle(r)
+	p.down()
+	w.produce(mo.Person, person(1), "1980-01-01", "", map[string]any{"given_name": "Annemette", "surname": "Berg", "cpr_number": "0101901111"})
+	deadline := time.Now().Add(30 * time.Second)
+	for counter(r, "mocdc_sink_ad_retries_total") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no retries while AD is down")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r.s.Idle() {
+		t.Fatal("the change counts as done while AD is down")
+	}
+	p.up()
+	w.idle(r)
+	w.want("anbe", map[string]string{"givenName": "Annemette", "cn": "Annemette Berg"})
+	for _, d := range w.deadLetters() {
+		if !strings.HasPrefix(d.Reason, "missing:") && !strings.HasPrefix(d.Reason, "ambiguous:") {
+			t.Errorf("AD being down must not dead-letter: %s", d.Reason)
+		}
+	}
+}
+
+// TestCreateIntentAfterCrash: intents a crash left on the accounts topic
+// are resolved without a second account — an add that happened is
+// recorded, one that did not is made with the recorded name.
+func TestCreateIntentAfterCrash(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	testenvTopic(t, w, AccountsTopic(w.topics))
+	// Carl: the add happened, then the crash (no "created" record).
+	carl := w.addAccount("Carl Dahl", "cada1", nil)
+	put := func(k Link) {
+		b, _ := json.Marshal(k)
+		if err := w.cl.ProduceSync(w.ctx, &kgo.Record{Topic: AccountsTopic(w.topics), Key: []byte(k.Person), Value: b}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(Link{Version: 1, Person: person(3), State: Pending, DN: "CN=Carl Dahl," + w.ou, SAM: "cada1"})
+	// Erik: the crash came before the add.
+	put(Link{Version: 1, Person: person(5), State: Pending, DN: "CN=Erik Fisk," + w.ou, SAM: "erfi7"})
+	r := w.start(w.config(func(c *Config) { c.Create = &Create{OU: w.ou} }))
+	w.idle(r)
+	if n := len(w.accounts("(givenName=Carl)")); n != 1 {
+		t.Errorf("Carl has %d accounts, want 1", n)
+	}
+	if a := w.accounts("(sAMAccountName=cada1)")["cada1"]; a["objectGUID"] != carl || a["department"] != "Børn" {
+		t.Errorf("Carl's account: %v", a)
+	}
+	if n := len(w.accounts("(givenName=Erik)")); n != 1 {
+		t.Errorf("Erik has %d accounts, want 1", n)
+	}
+	w.want("erfi7", map[string]string{"cn": "Erik Fisk", "userAccountControl": "514"})
+	if k := r.s.links.get(person(3)); k == nil || k.State != Created || k.GUID != carl {
+		t.Errorf("Carl's link: %+v", k)
+	}
+	if n := counter(r, "mocdc_sink_ad_writes_total", "kind", "create"); n != 1 {
+		t.Errorf("%v creates, want 1 (Erik's recorded intent)", n)
+	}
+}
+
+// TestTwoInstances: two instances split the persons; when one stops the
+// other takes its persons over; nobody is created twice.
+func TestTwoInstances(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou} })
+	a, b := w.start(cfg), w.start(cfg)
+	w.idle(a)
+	w.idle(b)
+	w.want("anbe", map[string]string{"title": "Pædagog"})
+	creates := counter(a, "mocdc_sink_ad_writes_total", "kind", "create") + counter(b, "mocdc_sink_ad_writes_total", "kind", "create")
+	if creates != 2 {
+		t.Errorf("%v creates by the two, want 2", creates)
+	}
+	a.stop()
+	for i := 1; i <= 4; i++ {
+		w.produce(mo.Engagement, eng(i), "2019-01-01", "", map[string]any{"user_key": "E", "person": person(i), "org_unit": uA, "job_function": cJF2, "primary": cPrim})
+	}
+	time.Sleep(200 * time.Millisecond)
+	w.idle(b)
+	for _, sam := range []string{"anbe", "boho", "cada1", "doeg"} {
+		w.want(sam, map[string]string{"title": "Lærer", "department": "Skoler"})
+	}
+	if n := len(w.accounts("(givenName=Carl)")) + len(w.accounts("(givenName=Erik)")); n != 2 {
+		t.Errorf("Carl and Erik have %d accounts, want 2", n)
+	}
+}
