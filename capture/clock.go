@@ -78,6 +78,7 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 				return fmt.Errorf("encode tick: %w", err)
 			}
 			recs = append(recs, &kgo.Record{Topic: c.topics.Object(obj.Type), Key: []byte(r.UUID), Value: v})
+			mk.published(obj, r.ID, false)
 			more, err := mk.policyFollowUps(ctx, obj, time.Time{}, env.ID, event.Source{})
 			if err != nil {
 				return err

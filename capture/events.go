@@ -33,9 +33,9 @@ type eventMaker struct {
 	versions *versions
 	// policy, when set, redacts every object built (capture/policy).
 	policy *policy.Policy
-	// lastEngagement is, per engagement, the registration its last event
-	// was built from (policy.go).
-	lastEngagement map[string]int64
+	// lastEngagement is, per engagement, what its last event was built
+	// from (policy.go).
+	lastEngagement map[string]publishedEngagement
 	// deadLetter counts what went to the dead-letter topic, by stage.
 	deadLetter func(stage string)
 	// counted is told, by commitCounts, of the events of a committed batch.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -134,7 +135,7 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 			return nil, fmt.Errorf("policy: engagements of persons whose AD IT user changed: %w", err)
 		}
 		if last, ok := m.lastEngagement[u]; ok {
-			pick[u] = last
+			pick[u] = last.reg
 		} else if atT {
 			pick[u] = id
 		}
@@ -159,17 +160,26 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 		if err != nil || raw.Type != mo.Engagement {
 			continue
 		}
-		// Only engagements whose title depends on the AD IT user: the
-		// title with and without one differ.
-		with, without := clone(raw), clone(raw)
-		m.policy.ApplyWith(with, func(string) bool { return true })
-		m.policy.ApplyWith(without, func(string) bool { return false })
-		if sameTitles(with, without) {
-			continue
-		}
 		obj := clone(raw)
 		m.policy.Apply(obj)
+		if last, ok := m.lastEngagement[r.UUID]; ok {
+			// Published since capture started: republish when the title
+			// differs from the one published.
+			if last.titles == titlesOf(obj) {
+				continue
+			}
+		} else {
+			// Not published since start: republish when the title
+			// depends on the AD IT user at all.
+			with, without := clone(raw), clone(raw)
+			m.policy.ApplyWith(with, func(string) bool { return true })
+			m.policy.ApplyWith(without, func(string) bool { return false })
+			if titlesOf(with) == titlesOf(without) {
+				continue
+			}
+		}
 		m.versions.put(versionKey{c.Name, r.ID}, obj)
+		m.published(obj, r.ID, false)
 		env := &event.Envelope{
 			Version: event.Version, ID: "policy/" + cause + "/" + r.UUID, Op: event.Tick, Type: obj.Type, UUID: r.UUID,
 			Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle), Actor: r.Reg.Actor, Note: r.Reg.Note},
@@ -187,20 +197,27 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 
 const policyExportTitle = "export_title"
 
+// publishedEngagement is what capture last published of an engagement:
+// the registration and the export titles (policyFollowUps compares them).
+type publishedEngagement struct {
+	reg    int64
+	titles string
+}
+
 // published notes the registration an engagement event was published from
-// (policyFollowUps republishes from it).
+// and its export titles.
 func (m *eventMaker) published(obj *mo.Object, regID int64, deleted bool) {
 	if m.policy == nil || obj == nil || obj.Type != mo.Engagement {
 		return
 	}
 	if m.lastEngagement == nil {
-		m.lastEngagement = map[string]int64{}
+		m.lastEngagement = map[string]publishedEngagement{}
 	}
 	if deleted {
 		delete(m.lastEngagement, obj.UUID)
 		return
 	}
-	m.lastEngagement[obj.UUID] = regID
+	m.lastEngagement[obj.UUID] = publishedEngagement{reg: regID, titles: titlesOf(obj)}
 }
 
 func clone(o *mo.Object) *mo.Object {
@@ -215,16 +232,13 @@ func clone(o *mo.Object) *mo.Object {
 	return c
 }
 
-func sameTitles(a, b *mo.Object) bool {
-	if len(a.Validities) != len(b.Validities) {
-		return false
+// titlesOf lists an engagement's export titles by period, as one string.
+func titlesOf(o *mo.Object) string {
+	var b strings.Builder
+	for _, v := range o.Validities {
+		fmt.Fprintf(&b, "%s\x00%v\x00", v.Period.From.Format(time.RFC3339), v.Fields[policyExportTitle])
 	}
-	for i := range a.Validities {
-		if !mo.Equal(a.Validities[i].Fields[policyExportTitle], b.Validities[i].Fields[policyExportTitle]) {
-			return false
-		}
-	}
-	return true
+	return b.String()
 }
 
 // scrubDeadLetter removes sensitive job functions from a dead letter.

@@ -139,8 +139,9 @@ func str(v *mo.Version, k string) string {
 }
 
 // Learn takes in an object capture built (any type; classes, IT systems
-// and IT users matter). It returns the persons whose having an AD IT user
-// today changed, sorted: their engagements' export titles may differ now.
+// and IT users matter). For an IT user in an AD IT system (now or before)
+// it returns its persons, before and after, sorted: whether they have an AD
+// IT user may have changed, and with it their engagements' export titles.
 // An object without validities (deleted) is forgotten.
 func (p *Policy) Learn(o *mo.Object) []string {
 	if o == nil {
@@ -175,23 +176,30 @@ func (p *Policy) Learn(o *mo.Object) []string {
 			person = str(v, "person")
 		}
 		old := p.adUser[o.UUID]
-		if old == person {
+		if old == "" && person == "" {
 			return nil
 		}
-		var flipped []string
+		// Every AD IT user event names its persons, flipped or not: the
+		// state capture loaded at start may be ahead of the events it
+		// replays, so a flip can have been learnt before its event.
+		flipped := []string{}
 		if old != "" {
-			delete(p.adUser, o.UUID)
-			p.adCount[old]--
-			if p.adCount[old] <= 0 {
-				delete(p.adCount, old)
-				flipped = append(flipped, old)
-			}
+			flipped = append(flipped, old)
 		}
-		if person != "" {
-			p.adUser[o.UUID] = person
-			p.adCount[person]++
-			if p.adCount[person] == 1 {
-				flipped = append(flipped, person)
+		if person != "" && person != old {
+			flipped = append(flipped, person)
+		}
+		if old != person {
+			if old != "" {
+				delete(p.adUser, o.UUID)
+				p.adCount[old]--
+				if p.adCount[old] <= 0 {
+					delete(p.adCount, old)
+				}
+			}
+			if person != "" {
+				p.adUser[o.UUID] = person
+				p.adCount[person]++
 			}
 		}
 		sort.Strings(flipped)

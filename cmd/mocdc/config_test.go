@@ -164,7 +164,7 @@ ledgr: {}
 func TestConfigCheckShippedExamples(t *testing.T) {
 	for name, v := range map[string]string{
 		"MOCDC_MO_DSN": "postgres://mo@db/mo", "MOCDC_TEST_KAFKA": "127.0.0.1:9092", "MOCDC_DATA": "/var/lib/mocdc",
-		"MOCDC_MIRROR_PG_DSN": "postgres://mirror@db/mirror", "MOCDC_MIRROR_MYSQL_DSN": "root@tcp(db:3306)/mirror",
+		"MOCDC_MIRROR_PG_DSN": "postgres://mirror@db/mirror", "MOCDC_MIRROR_LINE_DSN": "postgres://mirror@db/mirror_line", "MOCDC_MIRROR_MYSQL_DSN": "root@tcp(db:3306)/mirror",
 		"MIRROR_BI_DSN": "postgres://bi@db/mirror", "MIRROR_DWH_PASSWORD": "hemmelig",
 		"MOCDC_KAFKA_CA_FILE": "testdata/example-ca.pem", "MOCDC_KAFKA_PASSWORD": "hemmelig",
 	} {
@@ -173,14 +173,22 @@ func TestConfigCheckShippedExamples(t *testing.T) {
 	if got := configCheckOutput(t, readFile(t, "../../deploy/local/mocdc.yaml")); got != nil {
 		t.Errorf("deploy/local/mocdc.yaml: %s", strings.Join(got, "\n"))
 	}
+	// Every yaml example; one that shows a section only gets the broker
+	// list every configuration needs.
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
-	for _, doc := range []string{"../../README.md", "../../docs/mirror.md"} {
-		m := block.FindStringSubmatch(readFile(t, doc))
-		if m == nil {
+	for _, doc := range []string{"../../README.md", "../../docs/mirror.md", "../../docs/events.md"} {
+		ms := block.FindAllStringSubmatch(readFile(t, doc), -1)
+		if ms == nil {
 			t.Fatalf("%s: no yaml example", doc)
 		}
-		if got := configCheckOutput(t, m[1]); got != nil {
-			t.Errorf("the example in %s: %s", doc, strings.Join(got, "\n"))
+		for i, m := range ms {
+			y := m[1]
+			if !strings.Contains(y, "kafka:") {
+				y = "kafka:\n  brokers: [127.0.0.1:9092]\n" + y
+			}
+			if got := configCheckOutput(t, y); got != nil {
+				t.Errorf("yaml example %d in %s: %s", i+1, doc, strings.Join(got, "\n"))
+			}
 		}
 	}
 }

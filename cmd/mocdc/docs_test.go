@@ -145,6 +145,7 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 	moDSN := testenv.NewPostgresDB(t, "docs_mo")
 	mirrorPG := testenv.NewPostgresDB(t, "docs_mirror")
 	mirrorMySQL := testenv.NewMySQLDB(t, "docs_mirror")
+	mirrorLine := testenv.NewPostgresDB(t, "docs_mirror_line")
 	brokers := strings.Join(testenv.KafkaBrokers(t), ",")
 	prefix := testenv.UniqueTopicPrefix(t) + "docs" // topics, groups: removed by its cleanup
 	slot := "docs_" + strings.Trim(strings.ReplaceAll(prefix, "-", "_"), "_")
@@ -174,8 +175,8 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 	if err != nil {
 		t.Fatalf("deploy/local/services env: %v", err)
 	}
-	env = fmt.Appendf(env, "# the test's databases and broker\nexport MOCDC_MO_DSN='%s'\nexport MOCDC_MIRROR_PG_DSN='%s'\nexport MOCDC_MIRROR_MYSQL_DSN='%s'\nexport MOCDC_TEST_KAFKA='%s'\n",
-		moDSN, mirrorPG, mirrorMySQL, brokers)
+	env = fmt.Appendf(env, "# the test's databases and broker\nexport MOCDC_MO_DSN='%s'\nexport MOCDC_MIRROR_PG_DSN='%s'\nexport MOCDC_MIRROR_MYSQL_DSN='%s'\nexport MOCDC_MIRROR_LINE_DSN='%s'\nexport MOCDC_TEST_KAFKA='%s'\n",
+		moDSN, mirrorPG, mirrorMySQL, mirrorLine, brokers)
 	write(".mocdc/env", string(env))
 
 	// What `make run` does before it starts mocdc.

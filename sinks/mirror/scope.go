@@ -86,7 +86,7 @@ func (d *deriver) inScope(k objKey, vs []*mo.Version) []*mo.Version {
 	}
 	out := vs[:0:0]
 	for _, v := range vs {
-		fields := v.Fields
+		fields := scope.Map(v.Fields)
 		if k.typ == mo.OrgUnit || k.typ == mo.Person {
 			fields = nil // judged by uuid, as of today
 		}

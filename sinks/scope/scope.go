@@ -166,11 +166,14 @@ func uuidsOf(x any) []string {
 // Passes is THE rule: whether the object uuid of type typ, with the field
 // values of one version, is in scope, given what view knows (see the
 // package doc).
-func (r *Rules) Passes(v View, typ mo.Type, uuid string, fields map[string]any) bool {
+func (r *Rules) Passes(v View, typ mo.Type, uuid string, fields Fields) bool {
 	if !r.Enabled() {
 		return true
 	}
-	units := func(name string) []string { return uuidsOf(fields[name]) }
+	if fields == nil {
+		fields = Map(nil)
+	}
+	units := func(name string) []string { return uuidsOf(fields.Get(name)) }
 	switch typ {
 	case mo.OrgUnit:
 		return r.UnitPasses(v, uuid)
@@ -181,7 +184,7 @@ func (r *Rules) Passes(v View, typ mo.Type, uuid string, fields map[string]any) 
 		}
 		if len(us) == 0 {
 			// Hangs on a person only (an address or IT user of a person).
-			return r.personPasses(v, uuidsOf(fields["person"]))
+			return r.personPasses(v, uuidsOf(fields.Get("person")))
 		}
 		for _, u := range us {
 			if !r.UnitPasses(v, u) {
@@ -192,7 +195,7 @@ func (r *Rules) Passes(v View, typ mo.Type, uuid string, fields map[string]any) 
 	case mo.Person:
 		return r.personPasses(v, []string{uuid})
 	case mo.Leave:
-		return r.personPasses(v, uuidsOf(fields["person"]))
+		return r.personPasses(v, uuidsOf(fields.Get("person")))
 	}
 	return true
 }
@@ -224,5 +227,17 @@ func (r *Rules) PassesObject(v View, o *mo.Object, t time.Time) bool {
 	if ver == nil {
 		return false
 	}
-	return r.Passes(v, o.Type, o.UUID, ver.Fields)
+	return r.Passes(v, o.Type, o.UUID, Map(ver.Fields))
 }
+
+// Fields gives the rules an object version's field values by MO field
+// name (a sinks/view Version is one; Map adapts a mo.Version's map).
+type Fields interface {
+	Get(name string) any
+}
+
+// Map is a version's field map as Fields.
+type Map map[string]any
+
+// Get implements Fields.
+func (m Map) Get(name string) any { return m[name] }

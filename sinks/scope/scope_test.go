@@ -81,7 +81,7 @@ func TestRules(t *testing.T) {
 		{"nil rules", nil, mo.Person, "p-none", nil, true},
 	}
 	for _, c := range cases {
-		if got := c.r.Passes(tree, c.typ, c.uuid, c.fields); got != c.want {
+		if got := c.r.Passes(tree, c.typ, c.uuid, Map(c.fields)); got != c.want {
 			t.Errorf("%s: Passes = %v, want %v", c.name, got, c.want)
 		}
 	}
