@@ -60,16 +60,17 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 	if cfg.Policy != nil {
 		pol = policy.New(*cfg.Policy, nil)
 	}
+	clog := log.With("component", "capture")
 	c, err := capture.New(cfg.Capture, capture.Deps{
 		Policy:            pol,
 		Pool:              pool,
 		ReplicationConfig: replCfg,
-		KafkaOpts:         kafkaOpts(cfg, log),
+		KafkaOpts:         kafkaOpts(cfg, clog),
 		Topics:            event.Topics{Prefix: cfg.Kafka.TopicPrefix},
-		Logger:            log.With("component", "capture"),
+		Logger:            clog,
 		Registry:          reg,
 		Progress: func(class string, n int64) {
-			log.Info("snapshot progress", slog.String("component", "capture"), slog.String("class", class), slog.Int64("objects", n))
+			clog.Info("snapshot progress", slog.String("class", class), slog.Int64("objects", n))
 		},
 	})
 	if err != nil {

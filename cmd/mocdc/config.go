@@ -117,7 +117,8 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	var missing []string
+	var missing []string               // names, in order of first use
+	missingAt := map[string][]string{} // name → lines
 	lines := bytes.Split(raw, []byte("\n"))
 	for i, line := range lines {
 		if bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
@@ -127,14 +128,21 @@ func LoadConfig(path string) (*Config, error) {
 			name := string(envRef.FindSubmatch(m)[1])
 			v, ok := os.LookupEnv(name)
 			if !ok {
-				missing = append(missing, name)
+				if missingAt[name] == nil {
+					missing = append(missing, name)
+				}
+				missingAt[name] = append(missingAt[name], strconv.Itoa(i+1))
 			}
 			return []byte(v)
 		})
 	}
 	expanded := bytes.Join(lines, []byte("\n"))
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("config %s refers to unset environment variables: %s", path, strings.Join(missing, ", "))
+		names := make([]string, len(missing))
+		for i, n := range missing {
+			names[i] = fmt.Sprintf("%s (line %s)", n, strings.Join(missingAt[n], ", "))
+		}
+		return nil, fmt.Errorf("config %s refers to unset environment variables: %s: export them first (for the local services, `. .mocdc/env` exports every one deploy/local/mocdc.yaml uses)", path, strings.Join(names, ", "))
 	}
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,10 +143,6 @@ type docsCheckout struct {
 func newDocsCheckout(t *testing.T) *docsCheckout {
 	d := &docsCheckout{t: t, dir: t.TempDir(), port: freePort(t)}
 	d.baseEnv = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + d.dir, "LANG=C.UTF-8"}
-	moDSN := testenv.NewPostgresDB(t, "docs_mo")
-	mirrorPG := testenv.NewPostgresDB(t, "docs_mirror")
-	mirrorMySQL := testenv.NewMySQLDB(t, "docs_mirror")
-	mirrorLine := testenv.NewPostgresDB(t, "docs_mirror_line")
 	brokers := strings.Join(testenv.KafkaBrokers(t), ",")
 	prefix := testenv.UniqueTopicPrefix(t) + "docs" // topics, groups: removed by its cleanup
 	slot := "docs_" + strings.Trim(strings.ReplaceAll(prefix, "-", "_"), "_")
@@ -168,15 +165,31 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 	write("deploy/local/mocdc.yaml", docsConfig(t, readFile(t, "../../deploy/local/mocdc.yaml"), prefix, slot, d.port))
 
 	// The env file as the services script writes it, then the test's own
-	// databases and broker in place of the shared ones.
+	// broker, and a database of its own for every *_DSN the configuration
+	// refers to (of the kind the services' DSN names), in place of the
+	// shared ones.
 	cmd := exec.Command("../../deploy/local/services", "env")
 	cmd.Env = append(os.Environ(), "MOCDC_DATA="+data)
 	env, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("deploy/local/services env: %v", err)
 	}
-	env = fmt.Appendf(env, "# the test's databases and broker\nexport MOCDC_MO_DSN='%s'\nexport MOCDC_MIRROR_PG_DSN='%s'\nexport MOCDC_MIRROR_MYSQL_DSN='%s'\nexport MOCDC_MIRROR_LINE_DSN='%s'\nexport MOCDC_TEST_KAFKA='%s'\n",
-		moDSN, mirrorPG, mirrorMySQL, mirrorLine, brokers)
+	env = fmt.Appendf(env, "# the test's own broker and databases\nexport MOCDC_TEST_KAFKA='%s'\n", brokers)
+	for _, name := range configDSNVars(readFile(t, "../../deploy/local/mocdc.yaml")) {
+		shared := regexp.MustCompile(`(?m)^export ` + name + `='(.*)'$`).FindStringSubmatch(string(env))
+		var dsn string
+		switch {
+		case shared == nil:
+			t.Fatalf("deploy/local/mocdc.yaml refers to ${%s}, which deploy/local/services env does not export", name)
+		case strings.HasPrefix(shared[1], "postgres"):
+			dsn = testenv.NewPostgresDB(t, "docs_"+strings.ToLower(name))
+		case strings.Contains(shared[1], "@tcp("):
+			dsn = testenv.NewMySQLDB(t, "docs_"+strings.ToLower(name))
+		default:
+			t.Fatalf("%s=%s: the docs test cannot make a database of that kind; teach newDocsCheckout", name, shared[1])
+		}
+		env = fmt.Appendf(env, "export %s='%s'\n", name, dsn)
+	}
 	write(".mocdc/env", string(env))
 
 	// What `make run` does before it starts mocdc.
@@ -184,6 +197,17 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 		t.Fatalf("ledger keygen: %v: %s", err, out)
 	}
 	return d
+}
+
+// configDSNVars are the ${NAME}s ending in _DSN that cfg refers to, once each.
+func configDSNVars(cfg string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`\$\{(\w+_DSN)\}`).FindAllStringSubmatch(cfg, -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // docsConfig is deploy/local/mocdc.yaml with the test's topic prefix, slot,

@@ -36,11 +36,12 @@ func newLedgerBuilder(cfg *Config, log *slog.Logger, reg prometheus.Registerer) 
 	if st, err := os.Stat(cfg.Ledger.PrivateKeyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
 		log.Warn("ledger private key file is readable by others: chmod 600 it", slog.String("file", cfg.Ledger.PrivateKeyFile))
 	}
+	log = log.With("component", "ledger")
 	return ledger.NewBuilder(cfg.Ledger, ledger.Deps{
 		KafkaOpts: kafkaOpts(cfg, log),
 		Topics:    event.Topics{Prefix: cfg.Kafka.TopicPrefix},
 		Key:       key,
-		Logger:    log.With("component", "ledger"),
+		Logger:    log,
 		Registry:  reg,
 	})
 }
