@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -278,10 +279,14 @@ func (d *docsCheckout) start() *docsRun {
 	return r
 }
 
-// waitStatus waits until `mocdc status` can read every row (exit 0).
+// waitStatus waits until the pipeline has caught up, as a user would
+// before trying the docs: capture published its initial snapshot, `mocdc
+// status` reads every row (exit 0), and every sink has been at lag 0 since
+// (under the demo's churn, not necessarily all in the same second).
 func (d *docsCheckout) waitStatus(r *docsRun) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var out []byte
+	caughtUp := map[string]bool{}
 	for time.Now().Before(deadline) {
 		select {
 		case <-r.done:
@@ -289,12 +294,24 @@ func (d *docsCheckout) waitStatus(r *docsRun) {
 		default:
 		}
 		var err error
-		if out, err = d.command("mocdc status --config deploy/local/mocdc.yaml --timeout 10s").CombinedOutput(); err == nil {
-			return
+		out, err = d.command("mocdc status --config deploy/local/mocdc.yaml --timeout 10s --json").Output()
+		var st Status
+		if err == nil && json.Unmarshal(out, &st) == nil && st.OK &&
+			strings.Contains(readFile(d.t, filepath.Join(d.dir, "run.log")), "initial snapshot published") {
+			all := len(st.Sinks) > 0
+			for _, s := range st.Sinks {
+				if s.Lag != nil && *s.Lag == 0 {
+					caughtUp[s.Name] = true
+				}
+				all = all && caughtUp[s.Name]
+			}
+			if all {
+				return
+			}
 		}
 		time.Sleep(time.Second)
 	}
-	d.t.Fatalf("mocdc status did not exit 0 within 3 minutes; last:\n%s\nmocdc run log:\n%s", out, d.tail())
+	d.t.Fatalf("the pipeline did not catch up within 3 minutes; last status:\n%s\nmocdc run log:\n%s", out, d.tail())
 }
 
 // shell runs one block in the session whose exported environment is kept
