@@ -43,6 +43,9 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		if err := demoPrepare(ctx, log, cfg); err != nil {
 			return err
 		}
+		if err := demoADAccounts(ctx, log, cfg); err != nil {
+			return err
+		}
 		g.Go(func() error { return demoChurn(ctx, log, cfg) })
 	}
 	c, closeFn, err := newCapture(ctx, log, cfg, reg)

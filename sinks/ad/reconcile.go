@@ -195,8 +195,10 @@ func (w *work) find(ctx context.Context, person string, now time.Time) ([]target
 			return nil, err
 		}
 		if a == nil {
+			// Counted, not reported yet: OS2mo's integration ends such
+			// links, and the CPR search below may still find the account.
 			dangling = append(dangling, it)
-			s.unresolved(ctx, person, "dangling_link", fmt.Sprintf("IT user %s names objectGUID %q, which no AD account has", it.UUID, guid))
+			s.m.unresolved.WithLabelValues("dangling_link").Inc()
 			continue
 		}
 		out = append(out, target{it, a})
@@ -231,6 +233,9 @@ func (w *work) find(ctx context.Context, person string, now time.Time) ([]target
 		}
 		switch {
 		case len(as) == 1:
+			if err := w.found(ctx, person, it, as[0]); err != nil {
+				return nil, err
+			}
 			return []target{{it, as[0]}}, nil
 		case len(as) > 1:
 			dns := make([]string, len(as))
@@ -251,8 +256,29 @@ func (w *work) find(ctx context.Context, person string, now time.Time) ([]target
 		}
 		return []target{{it, a}}, nil
 	}
-	s.unresolved(ctx, person, "missing", "the person has an engagement but no AD account (no linked objectGUID, none by CPR) and ad.create is off")
+	why := "the person has an engagement but no AD account (no linked objectGUID, none by CPR) and ad.create is off"
+	for _, d := range dangling {
+		why += fmt.Sprintf("; IT user %s names objectGUID %q, which no AD account has", d.UUID, s.r.guidOf(d, now))
+	}
+	s.unresolved(ctx, person, "missing", why)
 	return nil, nil
+}
+
+// found records an account the CPR search found on the accounts topic
+// (once): the next reconcile finds it by GUID, and MO can learn the link.
+func (w *work) found(ctx context.Context, person string, it *view.Object, a *account) error {
+	s := w.s
+	if k := s.links.get(person); k != nil && k.GUID == a.GUID && k.State != Deleted {
+		return nil
+	}
+	if s.cfg.DryRun {
+		return nil
+	}
+	k := &Link{Person: person, State: Found, GUID: a.GUID, DN: a.DN, SAM: a.SAM, Cause: "cpr search", Time: s.now()}
+	if it != nil {
+		k.ITUser = it.UUID
+	}
+	return s.links.put(ctx, k)
 }
 
 // accountDN implements lookup for the manager attribute: the DN of a
