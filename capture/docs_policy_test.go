@@ -12,6 +12,7 @@ const docPolicy = "## Policy: sensitive job functions and export titles\n\n" +
 	"| `job_function` | `null` when the class is sensitive: its uuid, name and user_key never leave the MO store |\n" +
 	"| `withheld` | the fields this version had that the policy set to `null`, sorted: `job_function`, and any `extension_N` that names a sensitive class (its name, user_key or uuid, in any case); absent when nothing was withheld |\n" +
 	"| `export_title` | engagements: the AD title (`ad_title_field`) when the engagement is primary (its primary class's scope is at least 3000, OS2mo's `is_primary`), the person has an IT user of an `ad_itsystems` system valid today and the AD title is not empty; else `\" \"` (one space, as OS2mo writes it) when the job function is sensitive; else the job function's name. Associations: `\" \"` when sensitive, else the name. `null` without a job function |\n" +
+	"| `export_title_source` | which rule gave the export title: `ad_title`, `blank` or `job_function` (a sink that shows class names live, like the mirror, shows the class's current name for `job_function`) |\n" +
 	"| `extension_3` (`export_title_field`) | engagements: the same export title (whatever the store holds there is replaced) |\n\n" +
 	"Adjacent periods that the redaction made equal are merged (a change from one sensitive class to another shows nowhere). " +
 	"`changed` lists field names only (`job_function` may be listed, never a value). Dead-letter reasons and payloads, and the `arguments` of read events, " +
@@ -19,7 +20,7 @@ const docPolicy = "## Policy: sensitive job functions and export titles\n\n" +
 	"When a person's AD IT user comes or goes (created, deleted, moved to another person, or its validity starts or ends at midnight), " +
 	"capture publishes a `tick` event (id `policy/<cause event id>/<engagement uuid>`, `changed`: `export_title`, `extension_3`) for each of the person's " +
 	"engagements whose export title depends on it, from the engagement's last published registration. " +
-	"Renaming a job-function class does not republish engagements (as in OS2mo, whose configurator reacts to engagement events only): their next event carries the new name.\n\n" +
+	"Renaming a job-function class does not republish engagements (as in OS2mo, whose configurator reacts to engagement events only): their next event carries the new name in `export_title`; `export_title_source: job_function` tells a sink to read the class's name itself.\n\n" +
 	"**Changing the list.** A class added to `sensitive_job_functions` is withheld from every event published after capture restarts with the new configuration; " +
 	"what was published before stays on the topics. To purge it: stop capture and the sinks, delete the object topics (`mo.engagement`, `mo.association`, and the others to be safe), " +
 	"`mo.deadletter` and `mo._capture.checkpoint`, drop the replication slot (`SELECT pg_drop_replication_slot('mocdc')`), and start capture: it takes a new initial snapshot under the new policy. " +

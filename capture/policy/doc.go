@@ -21,7 +21,8 @@
 //   - otherwise the job_function class's name.
 //
 // The title is written to "export_title" and to Config.ExportTitleField
-// (extension_3), where OS2mo's exports read it. Associations get
+// (extension_3), where OS2mo's exports read it; "export_title_source" says
+// which of the three gave it (ad_title, blank, job_function). Associations get
 // "export_title" too: " " when sensitive, else the class name (they have no
 // AD title).
 //

@@ -15,6 +15,13 @@ import (
 const (
 	// ExportTitle holds the export title (see the package doc).
 	ExportTitle = "export_title"
+	// ExportTitleSource says which branch of the rule gave it: SourceAD,
+	// SourceBlank or SourceJobFunction (a sink that shows live class names
+	// shows the class's current name for the last).
+	ExportTitleSource = "export_title_source"
+	SourceAD          = "ad_title"
+	SourceBlank       = "blank"
+	SourceJobFunction = "job_function"
 	// Withheld lists, sorted, the fields of a version the policy set to
 	// null because they would reveal a sensitive job function.
 	Withheld = "withheld"
@@ -262,16 +269,17 @@ func (p *Policy) version(typ mo.Type, f map[string]any, hasAD func(string) bool)
 		}
 	}
 	name := p.classes[jf].name
-	var title any
+	var title, source any
 	switch {
 	case typ == mo.Engagement && p.primary(f["primary"]) && hasAD(personOf(f)) && str(&mo.Version{Fields: f}, p.cfg.ADTitleField) != "":
-		title = f[p.cfg.ADTitleField]
+		title, source = f[p.cfg.ADTitleField], SourceAD
 	case sensitive:
-		title = Blank
+		title, source = Blank, SourceBlank
 	case jf != "" && name != "":
-		title = name
+		title, source = name, SourceJobFunction
 	}
 	f[ExportTitle] = title
+	f[ExportTitleSource] = source
 	if typ == mo.Engagement {
 		f[p.cfg.ExportTitleField] = title
 	}

@@ -74,11 +74,12 @@ mirrors:
       exclude: [EXCLUDED]
       persons: true
 `)
-	// Exclude one level-2 line-organisation subtree.
+	// Exclude a small subtree (a unit with 2–6 units in its subtree).
 	var excluded, caseUnit string
-	if err := e.pool.QueryRow(ctx, `SELECT r.organisationenhed_id::text FROM actual_state.organisationenhed_registrering r
-		JOIN actual_state.organisationenhed_attr_egenskaber a ON a.organisationenhed_registrering_id = r.id
-		WHERE upper((r.registrering).timeperiod) = 'infinity' ORDER BY a.brugervendtnoegle OFFSET 3 LIMIT 1`).Scan(&excluded); err != nil {
+	if err := e.pool.QueryRow(ctx, oracleCTE("organisationenhed")+`,
+		u AS (SELECT e.uuid, `+rel("organisationenhed", "overordnet", "e.reg", "")+` AS parent FROM cur_organisationenhed e),
+		d(root, uuid, depth) AS (SELECT uuid, uuid, 0 FROM u UNION ALL SELECT d.root, u.uuid, d.depth + 1 FROM d JOIN u ON u.parent = d.uuid WHERE d.depth < 64)
+		SELECT root FROM d GROUP BY root HAVING count(*) BETWEEN 2 AND 6 ORDER BY root LIMIT 1`).Scan(&excluded); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(e.config)
@@ -147,9 +148,13 @@ mirrors:
 	// The truth table, before churn changes the cases' engagements.
 	e.waitCaptured()
 	checkExportTitles(t, e, readTopics(t, e, false), cases)
+	before := passingUnits(t, e, excluded)
 
 	if _, err := demo.Churn(ctx, e.pool, demo.ChurnOptions{Seed: 21, Rate: 150, MaxChanges: 700, Workers: 2,
-		Weights: map[string]int{"unit_label": 40, "unit_move": 30, "eng_job_function": 80}}, nil); err != nil {
+		// No class renames: an engagement's export_title is computed when
+		// it changes (as OS2mo's configurator does); the mirror shows
+		// renamed classes live, checked below.
+		Weights: map[string]int{"unit_label": 40, "unit_move": 30, "eng_job_function": 80, "class_rename": 0}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.waitCaptured()
@@ -158,6 +163,23 @@ mirrors:
 	checkNoLeaks(t, e, topics)
 	checkExportTitles(t, e, topics, nil)
 	checkScopedMirror(t, e, scopedDSN, excluded)
+	// Churn relabelled and moved units: some left the scope, some came in.
+	after := passingUnits(t, e, excluded)
+	left, came := 0, 0
+	for u := range before {
+		if !after[u] {
+			left++
+		}
+	}
+	for u := range after {
+		if !before[u] {
+			came++
+		}
+	}
+	if left == 0 || came == 0 {
+		t.Errorf("churn moved %d units out of the scope and %d in: the test did not exercise both", left, came)
+	}
+	t.Logf("%d units left the scope during churn, %d came in (new ones included)", left, came)
 }
 
 func createAD(t *testing.T, w *writer.Writer, c *titleCase, v mo.Validity, meta writer.Meta) {
@@ -334,7 +356,8 @@ var exportTitleSQL = oracleCTE("organisationfunktion", "klasse") + `,
 	WHEN job = ANY($2) THEN ' '
 	ELSE coalesce(job_title, '') END FROM eng`
 
-func checkExportTitles(t *testing.T, e *e2e, topics map[string][]*kgo.Record, cases []*titleCase) {
+// expectedTitles runs exportTitleSQL: engagement uuid → export title.
+func expectedTitles(t *testing.T, e *e2e) map[string]string {
 	t.Helper()
 	var sensitive []string
 	for _, c := range sensitiveClasses {
@@ -344,6 +367,7 @@ func checkExportTitles(t *testing.T, e *e2e, topics map[string][]*kgo.Record, ca
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	want := map[string]string{}
 	for rows.Next() {
 		var u, title string
@@ -352,7 +376,12 @@ func checkExportTitles(t *testing.T, e *e2e, topics map[string][]*kgo.Record, ca
 		}
 		want[u] = title
 	}
-	rows.Close()
+	return want
+}
+
+func checkExportTitles(t *testing.T, e *e2e, topics map[string][]*kgo.Record, cases []*titleCase) {
+	t.Helper()
+	want := expectedTitles(t, e)
 	// The latest event of each engagement.
 	latest := map[string]*event.Envelope{}
 	for _, r := range topics[event.Topics{Prefix: e.prefix}.Object(mo.Engagement)] {
@@ -424,6 +453,54 @@ func field3(v *mo.Version) any {
 	return v.Fields["extension_3"]
 }
 
+// tiedOracle are the export tables of objects that hang on a unit or a
+// person: uuid, bruger_uuid, enhed_uuid of the objects valid now.
+var tiedOracle = map[string]string{
+	"kle": "KLE", "tilknytninger": "Tilknytning", "it_forbindelser": "IT-system", "adresser": "Adresse",
+}
+
+func tiedRows(t *testing.T, pool *pgxpool.Pool, funktionsnavn string) map[string][]string {
+	t.Helper()
+	q := oracleCTE("organisationfunktion") + ` SELECT f.uuid, ` + rel("organisationfunktion", "tilknyttedebrugere", "f.reg", "") + `, ` +
+		rel("organisationfunktion", "tilknyttedeenheder", "f.reg", "") + ` FROM cur_organisationfunktion f WHERE ` +
+		attr("organisationfunktion", "attr_egenskaber", "funktionsnavn", "f.reg") + ` = '` + funktionsnavn + `'`
+	rows, err := pgQuery(pool)(q)
+	if err != nil {
+		t.Fatalf("oracle %s: %v", funktionsnavn, err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[*r[0]] = texts(r[1:])
+	}
+	return out
+}
+
+// passingUnits lists the units that pass the test's scope, by SQL over the
+// store: labelled linjeorg (today) and not below the excluded unit.
+func passingUnits(t *testing.T, e *e2e, excluded string) map[string]bool {
+	t.Helper()
+	passing := map[string]bool{}
+	rows, err := e.pool.Query(context.Background(), oracleCTE("organisationenhed", "klasse")+`,
+		units AS (SELECT e.uuid, `+rel("organisationenhed", "overordnet", "e.reg", "")+` AS parent,
+			(SELECT `+attr("klasse", "attr_egenskaber", "brugervendtnoegle", "k.reg")+` FROM cur_klasse k WHERE k.uuid = `+rel("organisationenhed", "opmærkning", "e.reg", "")+`) AS label
+			FROM cur_organisationenhed e),
+		anc(uuid, a, depth) AS (SELECT uuid, uuid, 0 FROM units
+			UNION ALL SELECT anc.uuid, u.parent, anc.depth + 1 FROM anc JOIN units u ON u.uuid = anc.a WHERE u.parent IS NOT NULL AND anc.depth < 64)
+		SELECT u.uuid FROM units u WHERE u.label = 'linjeorg' AND NOT EXISTS (SELECT 1 FROM anc WHERE anc.uuid = u.uuid AND anc.a = $1)`, excluded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			t.Fatal(err)
+		}
+		passing[u] = true
+	}
+	return passing
+}
+
 // checkScopedMirror compares the scoped mirror with the oracle restricted to
 // the units that pass (label linjeorg, outside the excluded subtree) and
 // the persons with a current engagement in one, and searches every row of
@@ -436,23 +513,7 @@ func checkScopedMirror(t *testing.T, e *e2e, dsn, excluded string) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	passing := map[string]bool{}
-	rows, err := e.pool.Query(ctx, oracleCTE("organisationenhed", "klasse")+`,
-		units AS (SELECT e.uuid, `+rel("organisationenhed", "overordnet", "e.reg", "")+` AS parent,
-			(SELECT `+attr("klasse", "attr_egenskaber", "brugervendtnoegle", "k.reg")+` FROM cur_klasse k WHERE k.uuid = `+rel("organisationenhed", "opmærkning", "e.reg", "")+`) AS label
-			FROM cur_organisationenhed e),
-		anc(uuid, a, depth) AS (SELECT uuid, uuid, 0 FROM units
-			UNION ALL SELECT anc.uuid, u.parent, anc.depth + 1 FROM anc JOIN units u ON u.uuid = anc.a WHERE u.parent IS NOT NULL AND anc.depth < 64)
-		SELECT u.uuid FROM units u WHERE u.label = 'linjeorg' AND NOT EXISTS (SELECT 1 FROM anc WHERE anc.uuid = u.uuid AND anc.a = $1)`, excluded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var u string
-		_ = rows.Scan(&u)
-		passing[u] = true
-	}
-	rows.Close()
+	passing := passingUnits(t, e, excluded)
 	engs := oracle(t, e.pool, "engagementer")
 	persons := map[string]bool{}
 	for _, r := range engs {
@@ -473,6 +534,12 @@ func checkScopedMirror(t *testing.T, e *e2e, dsn, excluded string) {
 				ok = passing[r[1]]
 			case "brugere":
 				ok = persons[u]
+			case "kle", "tilknytninger", "it_forbindelser", "adresser": // bruger_uuid, enhed_uuid
+				if r[1] != "NULL" {
+					ok = passing[r[1]]
+				} else {
+					ok = persons[r[0]]
+				}
 			}
 			if ok {
 				out[u] = r
@@ -495,16 +562,40 @@ func checkScopedMirror(t *testing.T, e *e2e, dsn, excluded string) {
 		cols := q.columns
 		want := keep(table, oracle(t, e.pool, table))
 		if table == "engagementer" {
-			// stillingsbetegnelse_*: withheld and export titles, checked above.
-			cols = []string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "engagementstype_uuid"}
+			// stillingsbetegnelse_uuid: NULL for a sensitive class;
+			// stillingsbetegnelse_titel: the export title by OS2mo's rule.
+			cols = []string{"uuid", "bvn", "bruger_uuid", "enhed_uuid", "stillingsbetegnelse_uuid", "stillingsbetegnelse_titel", "engagementstype_uuid"}
+			titles := expectedTitles(t, e)
 			for u, r := range want {
-				want[u] = []string{r[0], r[1], r[2], r[5]}
+				job := r[3]
+				for _, c := range sensitiveClasses {
+					if job == c.uuid {
+						job = "NULL"
+					}
+				}
+				want[u] = []string{r[0], r[1], r[2], job, titles[u], r[5]}
 			}
 		}
 		if len(want) == 0 {
 			t.Errorf("scoped oracle %s is empty", table)
 		}
 		compare(t, "scoped", table, cols, want, mirrorRows(t, pgQuery(pool), false, table, cols))
+	}
+	tied := 0
+	for table, fn := range tiedOracle {
+		want := keep(table, tiedRows(t, e.pool, fn))
+		cols := []string{"uuid", "bruger_uuid", "enhed_uuid"}
+		if table == "kle" { // a unit's only
+			cols = []string{"uuid", "enhed_uuid"}
+			for u, r := range want {
+				want[u] = r[1:]
+			}
+		}
+		tied += len(want)
+		compare(t, "scoped", table, cols, want, mirrorRows(t, pgQuery(pool), false, table, cols))
+	}
+	if tied == 0 {
+		t.Errorf("no KLE, association, IT user or address hangs on the units in scope")
 	}
 	if len(passing) == 0 || len(passing) == len(oracle(t, e.pool, "enheder")) {
 		t.Errorf("%d of %d units pass: the scope filtered nothing or everything", len(passing), len(oracle(t, e.pool, "enheder")))
@@ -537,5 +628,5 @@ func checkScopedMirror(t *testing.T, e *e2e, dsn, excluded string) {
 			t.Errorf("mirror %s row carries %v: %.300s", n, found, *r[0])
 		}
 	}
-	t.Logf("scoped mirror: %d of the units pass; %d rows of %d tables searched", len(passing), checked, len(names))
+	t.Logf("scoped mirror: %d of %d units pass; %d rows of %d tables searched", len(passing), len(oracle(t, e.pool, "enheder")), checked, len(names))
 }

@@ -84,12 +84,15 @@ func (d *deriver) title(v *mo.Version, f string) any {
 }
 
 // jobTitle is the job title the export shows: the export title capture's
-// policy computed (capture/policy: the AD title, a blank for a withheld
-// sensitive job function, else the class name) when the event carries
-// one, else the job_function class's name.
+// policy computed (capture/policy) when it came from the AD title or is the
+// blank of a withheld sensitive job function; else the job_function
+// class's current name (so a renamed class shows its new name, as without
+// a policy).
 func (d *deriver) jobTitle(v *mo.Version) any {
 	if t, ok := field(v, "export_title").(string); ok {
-		return t
+		if src, _ := field(v, "export_title_source").(string); src != "job_function" {
+			return t
+		}
 	}
 	return d.title(v, "job_function")
 }

@@ -33,9 +33,12 @@
 // label or parent changes, re-render the unit, every unit below it and
 // every object tied to those units (and, with Persons, their persons);
 // an object that no longer passes is deleted from the target, one that now
-// passes is created.
+// passes is created. Rules.Widen does that widening for the acting sinks
+// over a sinks/view View (OfView answers the rules from one; PassesIn
+// judges one of its objects).
 //
 // The API is small on purpose: Config (with Validate), New, Rules.Passes
-// (and its forms UnitPasses, PassesObject), Rules.Enabled, and the View
-// interface a sink implements over its state.
+// (and its forms UnitPasses, PassesObject, PassesIn), Rules.Enabled,
+// Rules.Widen, and the View interface a sink implements over its state
+// (OfView implements it for sinks/view).
 package scope

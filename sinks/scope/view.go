@@ -51,3 +51,27 @@ func (r *Rules) PassesIn(v *view.View, o *view.Object, t time.Time) bool {
 	}
 	return r.Passes(OfView(v, t), o.Type, o.UUID, ver)
 }
+
+// Widen returns owners plus what a scoped sink must also re-render when
+// they change: every unit below a touched unit (a label or parent change
+// moves the whole subtree in or out of scope), and with Persons the
+// persons with an engagement at t in those units. An acting sink calls it
+// on the owners its view's Touch reports, before queueing them; a render
+// of an owner that no longer passes deletes it from the target.
+func (r *Rules) Widen(v *view.View, o view.Owners, t time.Time) view.Owners {
+	if !r.Enabled() || len(o.Units) == 0 {
+		return o
+	}
+	var units []string
+	for _, u := range o.Units {
+		units = append(units, u)
+		for _, d := range v.Subtree(u, t) {
+			units = append(units, d.UUID)
+		}
+	}
+	out := o.Add(view.Owners{Units: units})
+	if r.persons {
+		out = out.Add(view.Owners{Persons: v.PersonsInUnits(out.Units, t, false)})
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package scope
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,5 +48,28 @@ func TestOfView(t *testing.T) {
 		if got := r.PassesIn(v, v.Get(c.typ, c.uuid), now); got != c.want {
 			t.Errorf("%s %s: %v, want %v", c.typ, c.uuid, got, c.want)
 		}
+	}
+}
+
+func TestWiden(t *testing.T) {
+	v := view.New()
+	from := mo.Date("2020-01-01")
+	val := mo.Validity{From: &from}
+	put := func(typ mo.Type, uuid string, f map[string]any) {
+		o := &mo.Object{Type: typ, UUID: uuid, Validities: []mo.Version{{Validity: val, Period: val.Period(), Fields: f}}}
+		v.Apply(&event.Envelope{Version: 1, ID: "x/" + uuid, Op: event.Snapshot, Type: typ, UUID: uuid, Object: o}, 0)
+	}
+	const root, child, grandchild, person = "r0000000-0000-0000-0000-000000000000", "c0000000-0000-0000-0000-000000000000", "g0000000-0000-0000-0000-000000000000", "p0000000-0000-0000-0000-000000000000"
+	put(mo.OrgUnit, root, map[string]any{"user_key": "R"})
+	put(mo.OrgUnit, child, map[string]any{"user_key": "C", "parent": root})
+	put(mo.OrgUnit, grandchild, map[string]any{"user_key": "G", "parent": child})
+	put(mo.Person, person, map[string]any{"user_key": "p"})
+	put(mo.Engagement, "e0000000-0000-0000-0000-000000000000", map[string]any{"user_key": "e", "person": person, "org_unit": grandchild})
+	got := New(Config{Labels: []string{"linjeorg"}, Persons: true}).Widen(v, view.Owners{Units: []string{child}}, time.Now())
+	if fmt.Sprint(got.Units) != fmt.Sprint([]string{child, grandchild}) || fmt.Sprint(got.Persons) != fmt.Sprint([]string{person}) {
+		t.Fatalf("Widen of a relabelled unit: %+v", got)
+	}
+	if got := New(Config{}).Widen(v, view.Owners{Units: []string{child}}, time.Now()); len(got.Units) != 1 {
+		t.Fatalf("unscoped rules widened: %+v", got)
 	}
 }
