@@ -61,7 +61,10 @@ type Capture struct {
 	progress    Progress
 	afterCommit func()
 
-	policy  *policy.Policy
+	policy *policy.Policy
+	// stoppedAt is the position confirmed when streaming stopped.
+	stoppedAt pglogrepl.LSN
+
 	pub     *publish.Publisher
 	catalog *catalog
 	vers    *versions
@@ -103,6 +106,11 @@ func (c *Capture) Run(ctx context.Context) error {
 		started := time.Now()
 		err := c.runOnce(ctx)
 		if ctx.Err() != nil {
+			at := "none (it was not streaming)"
+			if c.stoppedAt != 0 {
+				at = c.stoppedAt.String()
+			}
+			c.log.Info("capture stopped", slog.String("slot", c.cfg.Slot), slog.String("confirmed_lsn", at))
 			return nil
 		}
 		permanent, hint := classify(err)
@@ -124,6 +132,7 @@ func (c *Capture) Run(ctx context.Context) error {
 		c.log.Warn("capture failed; retrying from the checkpoint (transient: nothing is lost)", attrs...)
 		select {
 		case <-ctx.Done():
+			c.log.Info("capture stopped while waiting to retry", slog.String("slot", c.cfg.Slot))
 			return nil
 		case <-time.After(sleep):
 		}

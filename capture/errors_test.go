@@ -77,8 +77,7 @@ func (e *env) captureWith(dsn string, kopts []kgo.Opt) (*Capture, *logBuffer) {
 		e.t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	c, err := New(Config{Slot: e.slot, Publication: "mocdc", RetryMin: 100 * time.Millisecond, RetryMax: time.Second,
-		}, Deps{
+	c, err := New(Config{Slot: e.slot, Publication: "mocdc", RetryMin: 100 * time.Millisecond, RetryMax: time.Second}, Deps{
 		Pool: pool, ReplicationConfig: replCfg, KafkaOpts: kopts, Topics: e.topics,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})

@@ -23,6 +23,10 @@ import (
 // count as catching up on a backlog.
 const catchUpDistance = 4 << 20
 
+// StopTimeout bounds how long capture, once its context is cancelled, takes
+// to publish the transactions it has read and report its position.
+const StopTimeout = 10 * time.Second
+
 // pending is a batch of source transactions not yet published.
 type pending struct {
 	results []txnResult
@@ -57,7 +61,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 	dec := decode.New()
 	var col build.Collector
 	var batch pending
-	flush := func() error {
+	flushCtx := func(ctx context.Context) error {
 		if len(batch.results) == 0 {
 			return nil
 		}
@@ -72,6 +76,25 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		batch = pending{}
 		return nil
 	}
+	flush := func() error { return flushCtx(ctx) }
+	// On stop, the transactions read so far are published (within
+	// StopTimeout) and the position reported to the server, so that what
+	// a sink drains afterwards is everything up to the stop.
+	defer func() {
+		if ctx.Err() == nil {
+			return
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopTimeout)
+		defer cancel()
+		n := len(batch.results)
+		if err := flushCtx(sctx); err != nil {
+			c.log.Warn("capture stopping: the last batch was not published; it is read again at the next start", slog.Int("source_txns", n), slog.Any("err", err))
+		}
+		if err := st.SendStatus(sctx); err != nil {
+			c.log.Warn("capture stopping: could not report the confirmed position to the MO store", slog.Any("err", err))
+		}
+		c.stoppedAt = st.Confirmed()
+	}()
 	// Validity ticks are checked about once a second, between batches, when
 	// no transaction is open: the state they read is then no newer than
 	// what has been published.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,7 @@ type Builder struct {
 	// produced and flushed and before its transaction ends.
 	afterFlush func()
 	lag        map[string]int64
+	headSeq    atomic.Uint64 // the committed chain head, for the stop line
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -136,6 +138,7 @@ func (b *Builder) Run(ctx context.Context) error {
 		started := time.Now()
 		err := b.session(ctx, adm)
 		if ctx.Err() != nil {
+			b.leave(ctx, adm)
 			return nil
 		}
 		if isPermanent(err) {
@@ -157,6 +160,28 @@ func (b *Builder) Run(ctx context.Context) error {
 		}
 		wait = min(2*wait, maxWait)
 	}
+}
+
+// leaveTimeout bounds the LeaveGroup request of a stopping builder.
+const leaveTimeout = 5 * time.Second
+
+// leave takes the stopped builder out of its consumer group at once. It is
+// a static member (its instance id is its transactional id), and closing
+// a static member's client does not leave the group: without this the
+// group would wait out the session timeout before another builder gets
+// the partitions. It logs where the ledger stands.
+func (b *Builder) leave(ctx context.Context, adm *kadm.Client) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+	defer cancel()
+	resp, err := adm.LeaveGroup(lctx, kadm.LeaveGroup(b.groupID).InstanceIDs(b.txnID).Reason("ledger builder stopped"))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		b.log.Warn("ledger builder stopped but could not leave its group; another builder gets the partitions after the session timeout", slog.String("group", b.groupID), slog.Any("err", err))
+	}
+	b.log.Info("ledger builder stopped (a batch in progress was finished first)", slog.String("topic", b.deps.Topics.Ledger()),
+		slog.Uint64("head_sequence", b.headSeq.Load()), slog.String("group", b.groupID))
 }
 
 // Close stops a running Run, letting it finish its open batch, and waits
@@ -219,6 +244,7 @@ func (b *Builder) session(ctx context.Context, adm *kadm.Client) error {
 	}
 	defer actors.close()
 	b.m.head.Set(float64(head.Sequence))
+	b.headSeq.Store(head.Sequence)
 	b.log.Info("ledger builder started", slog.String("topic", b.deps.Topics.Ledger()),
 		slog.Uint64("head_sequence", head.Sequence), slog.String("transactional_id", b.txnID))
 
@@ -373,6 +399,7 @@ func (b *Builder) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	b.m.checkpoints.Add(float64(counts[KindCheckpoint]))
 	b.m.deadLetters.Add(float64(len(dead)))
 	b.m.head.Set(float64(c.head.Sequence))
+	b.headSeq.Store(c.head.Sequence)
 	b.m.batch.Observe(time.Since(started).Seconds())
 	b.log.Debug("ledger batch committed", slog.Int("consumed", len(recs)), slog.Int("entries", len(entries)),
 		slog.Int("checkpoints", counts[KindCheckpoint]), slog.Uint64("head_sequence", c.head.Sequence))

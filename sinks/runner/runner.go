@@ -187,7 +187,8 @@ func (r *Runner) dropPartitions(_ context.Context, _ *kgo.Client, parts map[stri
 
 // Run consumes and applies until ctx ends (then it returns nil: an open
 // batch is abandoned, its transaction rolled back, and read again by
-// whoever owns the partition next) or the client is closed.
+// whoever owns the partition next; Close then leaves the group) or the
+// client is closed.
 func (r *Runner) Run(ctx context.Context) error {
 	ticker, _ := r.sink.(Ticker)
 	lastTick := time.Now()
@@ -195,26 +196,34 @@ func (r *Runner) Run(ctx context.Context) error {
 		b, err := r.collect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return r.stopped()
 			}
 			return err
 		}
 		if r.advances(b) {
 			if err := r.apply(ctx, b); err != nil {
 				if ctx.Err() != nil {
-					return nil
+					return r.stopped()
 				}
 				return err
 			}
 		}
 		if ticker != nil && time.Since(lastTick) >= r.cfg.TickInterval {
 			if err := r.retry(ctx, "tick", ticker.Tick); err != nil {
-				return nil // only a cancelled context ends retries
+				return r.stopped() // only a cancelled context ends retries
 			}
 			lastTick = time.Now()
 		}
 		r.cl.AllowRebalance()
 	}
+}
+
+// stopped logs where the runner stands when its context ends.
+func (r *Runner) stopped() error {
+	s := r.Stats()
+	r.log.Info("sink stopped (a batch in progress, if any, is rolled back and read again at the next start)",
+		slog.Int64("lag", s.Lag), slog.Int("partitions", s.Partitions), slog.Int64("records", s.Records))
+	return nil
 }
 
 var errClosed = errors.New("runner: kafka client closed")
