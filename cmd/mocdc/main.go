@@ -17,6 +17,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go exitOnSecondSignal(ctx)
 	err := dispatch(ctx, log, os.Args[1:])
 	switch {
 	case err == nil, errors.Is(err, errHelp):
@@ -90,4 +91,16 @@ func configCheck(args []string) error {
 	}
 	fmt.Printf("%s: ok\n", *path)
 	return nil
+}
+
+// exitOnSecondSignal exits at once on a signal after the first: the first
+// stops mocdc cleanly (within the bound the README gives), a second one
+// is for when waiting is not wanted.
+func exitOnSecondSignal(first context.Context) {
+	<-first.Done()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	<-again
+	fmt.Fprintln(os.Stderr, "mocdc: second signal: exiting without finishing the clean stop")
+	os.Exit(130)
 }

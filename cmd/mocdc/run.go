@@ -37,8 +37,11 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 // runComponents runs what runAll starts, until ctx ends or one fails.
-func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prometheus.Registry) error {
-	g, ctx := errgroup.WithContext(ctx)
+// On SIGINT/SIGTERM the sources stop first and the sinks drain (stopOrder).
+func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *prometheus.Registry) error {
+	g, ctx := errgroup.WithContext(parent)
+	stop := newStopOrder(parent, ctx, log, reg)
+	sinkCtx := stop.sinks
 	if cfg.Demo.Enabled {
 		if err := demoPrepare(ctx, log, cfg); err != nil {
 			return err
@@ -46,14 +49,14 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		if err := demoADAccounts(ctx, log, cfg); err != nil {
 			return err
 		}
-		g.Go(func() error { return demoChurn(ctx, log, cfg) })
+		g.Go(stop.source(func() error { return demoChurn(ctx, log, cfg) }))
 	}
 	c, closeFn, err := newCapture(ctx, log, cfg, reg)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	g.Go(func() error { return c.Run(ctx) })
+	g.Go(stop.source(func() error { return c.Run(ctx) }))
 	for _, m := range cfg.Mirrors {
 		mc, err := mirrorTarget(cfg, m.Name, os.ReadFile)
 		if err != nil {
@@ -61,7 +64,7 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		}
 		mlog := log.With(slog.String("component", "mirror"))
 		g.Go(func() error {
-			return mirror.Run(ctx, mc, mirror.RunDeps{
+			return mirror.Run(sinkCtx, mc, mirror.RunDeps{
 				SnapshotDone: snapshotDone(cfg),
 				KafkaOpts:    kafkaOpts(cfg, mlog),
 				Topics:       event.Topics{Prefix: cfg.Kafka.TopicPrefix},
@@ -75,22 +78,24 @@ func runComponents(ctx context.Context, log *slog.Logger, cfg *Config, reg *prom
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return b.Run(ctx) })
+		g.Go(func() error { return b.Run(sinkCtx) })
 	}
 	if cfg.FK != nil {
 		s, err := newFKSink(cfg, log, reg, false)
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return s.Run(ctx) })
+		g.Go(func() error { return s.Run(sinkCtx) })
 	}
 	if cfg.AD != nil {
 		s, err := newADSink(cfg, log, reg, false)
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return s.Run(ctx) })
+		g.Go(func() error { return s.Run(sinkCtx) })
 	}
 	go progress(ctx, log, reg, 5*time.Second)
-	return g.Wait()
+	err = g.Wait()
+	stop.stopped(err)
+	return err
 }
