@@ -256,9 +256,14 @@ func ledgerQuery(ctx context.Context, log *slog.Logger, args []string, stdout io
 	if err != nil {
 		return err
 	}
-	recs, err := ledger.Query(ctx, kafkaOpts(cfg, log), ledgerTopic(cfg, *topicFlag), f)
+	topic := ledgerTopic(cfg, *topicFlag)
+	recs, err := ledger.Query(ctx, kafkaOpts(cfg, log), topic, f)
 	if err != nil {
 		return err
+	}
+	if len(recs) == 0 {
+		// Said on stderr, so that the table (or JSON) stays parseable.
+		fmt.Fprintf(os.Stderr, "ledger query: no entry of %s matches\n", topic)
 	}
 	if *format == "json" {
 		return ledger.WriteJSON(stdout, recs)
