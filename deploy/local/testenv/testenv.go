@@ -193,7 +193,9 @@ func KafkaBrokers(tb testing.TB) []string {
 // UniqueTopicPrefix returns "t<random hex>-", a prefix the test puts in front
 // of every topic name, consumer group id and transactional id it uses, so that
 // tests running at the same time against the one broker never share them.
-// Cleanup deletes the topics and consumer groups whose names start with it.
+// Cleanup deletes the topics and consumer groups whose names start with it,
+// or with it without its final "-" (many tests use "t<hex>" followed by
+// ".", as event.Topics does): the 12 random hex digits are what is unique.
 func UniqueTopicPrefix(tb testing.TB) string {
 	tb.Helper()
 	brokers := KafkaBrokers(tb)
@@ -276,6 +278,7 @@ func deleteKafkaPrefix(brokers []string, prefix string) error {
 }
 
 func withPrefix(names []string, prefix string) []string {
+	prefix = strings.TrimSuffix(prefix, "-")
 	var out []string
 	for _, n := range names {
 		if strings.HasPrefix(n, prefix) {

@@ -137,10 +137,13 @@ func TestKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	brokers := KafkaBrokers(t)
-	var topic, group string
+	var topic, dotted, group string
 	t.Run("roundtrip", func(t *testing.T) {
 		prefix := UniqueTopicPrefix(t)
 		topic, group = prefix+"roundtrip", prefix+"group"
+		// As event.Topics names them: the prefix without its "-", then ".".
+		dotted = strings.TrimSuffix(prefix, "-") + ".person"
+		CreateTopics(t, 1, nil, dotted)
 
 		admCl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 		if err != nil {
@@ -207,12 +210,14 @@ func TestKafka(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	topics, err := adm.ListTopics(ctx, topic)
+	topics, err := adm.ListTopics(ctx, topic, dotted)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := topics[topic]; ok && d.Err == nil {
-		t.Errorf("topic %s still exists after cleanup", topic)
+	for _, tp := range []string{topic, dotted} {
+		if d, ok := topics[tp]; ok && d.Err == nil {
+			t.Errorf("topic %s still exists after cleanup", tp)
+		}
 	}
 	groups, err := adm.ListGroups(ctx)
 	if err != nil {
