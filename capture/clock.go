@@ -70,7 +70,7 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 			day := mo.DateOf(b.Day)
 			env := &event.Envelope{
 				Version: event.Version, ID: event.TickID(r.UUID, day), Op: event.Tick, Type: obj.Type, UUID: r.UUID,
-				Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle), Actor: r.Reg.Actor, Note: r.Reg.Note},
+				Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle), Actor: r.Reg.Actor, Note: mk.note(r.Reg.Note)},
 				Changed:      []string{}, Object: obj, Day: string(day),
 			}
 			v, err := env.Marshal()

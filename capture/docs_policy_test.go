@@ -15,7 +15,7 @@ const docPolicy = "## Policy: sensitive job functions and export titles\n\n" +
 	"| `export_title_source` | which rule gave the export title: `ad_title`, `blank` or `job_function` (a sink that shows class names live, like the mirror, shows the class's current name for `job_function`) |\n" +
 	"| `extension_3` (`export_title_field`) | engagements: the same export title (whatever the store holds there is replaced) |\n\n" +
 	"Adjacent periods that the redaction made equal are merged (a change from one sensitive class to another shows nowhere). " +
-	"`changed` lists field names only (`job_function` may be listed, never a value). Dead-letter reasons and payloads, and the `arguments` of read events, " +
+	"`changed` lists field names only (`job_function` may be listed, never a value). Registration notes, dead-letter reasons and payloads, and the `arguments` of read events " +
 	"have every sensitive class's uuid, name and user_key replaced by `[withheld]`; the ledger records field names only.\n\n" +
 	"When a person's AD IT user comes or goes (created, deleted, moved to another person, or its validity starts or ends at midnight), " +
 	"capture publishes a `tick` event (id `policy/<cause event id>/<engagement uuid>`, `changed`: `export_title`, `extension_3`) for each of the person's " +

@@ -156,7 +156,7 @@ func (m *eventMaker) registration(ctx context.Context, src event.Source, reg *bu
 		UUID:    reg.UUID,
 		Registration: &event.Registration{
 			ID: reg.ID, Time: reg.Reg.Period.From, Lifecycle: string(reg.Reg.Lifecycle),
-			Actor: reg.Reg.Actor, Note: reg.Reg.Note,
+			Actor: reg.Reg.Actor, Note: m.note(reg.Reg.Note),
 		},
 		Source: src,
 		Object: obj,

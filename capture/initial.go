@@ -114,7 +114,7 @@ func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo
 		Type:    obj.Type,
 		UUID:    r.UUID,
 		Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle),
-			Actor: r.Reg.Actor, Note: r.Reg.Note},
+			Actor: r.Reg.Actor, Note: mk.note(r.Reg.Note)},
 		Changed: []string{},
 		Object:  obj,
 	}

@@ -182,7 +182,7 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 		m.published(obj, r.ID, false)
 		env := &event.Envelope{
 			Version: event.Version, ID: "policy/" + cause + "/" + r.UUID, Op: event.Tick, Type: obj.Type, UUID: r.UUID,
-			Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle), Actor: r.Reg.Actor, Note: r.Reg.Note},
+			Registration: &event.Registration{ID: r.ID, Time: r.Reg.Period.From, Lifecycle: string(r.Reg.Lifecycle), Actor: r.Reg.Actor, Note: m.note(r.Reg.Note)},
 			Source:       src, Changed: changed, Object: obj,
 		}
 		v, err := env.Marshal()
@@ -269,4 +269,13 @@ func (m *eventMaker) scrubAccess(a *event.Access) {
 	} else {
 		a.Arguments = nil
 	}
+}
+
+// note scrubs a registration note: free text an OS2mo user may have
+// written a sensitive job function into ("ansat i fleksjob").
+func (m *eventMaker) note(n string) string {
+	if m.policy == nil {
+		return n
+	}
+	return m.policy.Scrub(n)
 }

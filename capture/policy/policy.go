@@ -46,6 +46,7 @@ type Policy struct {
 	adUser    map[string]string // AD IT user uuid → its person, while valid today
 	adCount   map[string]int    // person → AD IT users valid today
 	scrubber  *regexp.Regexp
+	terms     []string // the scrubber's terms, lower-case, for namesSensitive
 	dirty     bool
 }
 
@@ -263,7 +264,10 @@ func (p *Policy) version(typ mo.Type, f map[string]any, hasAD func(string) bool)
 			// (the export title field is overwritten below)
 			continue
 		}
-		if (sensitive && reveals(s, jf, c)) || p.namesSensitive(s) {
+		if s == "" {
+			continue
+		}
+		if l := strings.ToLower(s); (sensitive && reveals(l, jf, c)) || p.namesSensitive(l) {
 			f[k] = nil
 			withheld = append(withheld, k)
 		}
@@ -293,15 +297,20 @@ func (p *Policy) version(typ mo.Type, f map[string]any, hasAD func(string) bool)
 
 func personOf(f map[string]any) string { s, _ := f["person"].(string); return s }
 
-// namesSensitive reports whether s names any sensitive class. Called with
-// p.mu read-locked.
-func (p *Policy) namesSensitive(s string) bool {
-	return p.scrubber != nil && p.scrubber.MatchString(s)
+// namesSensitive reports whether l (lower-case) names any sensitive
+// class. Called with p.mu read-locked.
+func (p *Policy) namesSensitive(l string) bool {
+	for _, t := range p.terms {
+		if strings.Contains(l, t) {
+			return true
+		}
+	}
+	return false
 }
 
-// reveals reports whether s names the class (uuid, user_key or name).
-func reveals(s, uuid string, c classInfo) bool {
-	l := strings.ToLower(s)
+// reveals reports whether l (lower-case) names the class (uuid, user_key
+// or name).
+func reveals(l, uuid string, c classInfo) bool {
 	for _, t := range []string{uuid, c.userKey, c.name} {
 		if t != "" && strings.Contains(l, strings.ToLower(t)) {
 			return true
@@ -371,14 +380,14 @@ func (p *Policy) scrubRe() *regexp.Regexp {
 	p.mu.RUnlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.scrubber = p.buildScrubber()
+	p.scrubber, p.terms = p.buildScrubber()
 	p.dirty = false
 	return p.scrubber
 }
 
 // buildScrubber compiles the pattern of every sensitive class's uuid,
-// user_key and name. Called with p.mu held (read or write).
-func (p *Policy) buildScrubber() *regexp.Regexp {
+// user_key and name, and lists them lower-case. Called with p.mu held.
+func (p *Policy) buildScrubber() (*regexp.Regexp, []string) {
 	var terms []string
 	for k := range p.keys {
 		terms = append(terms, k)
@@ -388,18 +397,19 @@ func (p *Policy) buildScrubber() *regexp.Regexp {
 			terms = append(terms, uuid, c.userKey, c.name)
 		}
 	}
-	var quoted []string
+	var quoted, lower []string
 	seen := map[string]bool{}
 	for _, t := range terms {
 		if t = strings.TrimSpace(t); t != "" && !seen[strings.ToLower(t)] {
 			seen[strings.ToLower(t)] = true
 			quoted = append(quoted, regexp.QuoteMeta(t))
+			lower = append(lower, strings.ToLower(t))
 		}
 	}
 	// Longest first, so a name is not half replaced by its user_key.
 	sort.Slice(quoted, func(i, j int) bool { return len(quoted[i]) > len(quoted[j]) })
 	if len(quoted) == 0 {
-		return nil
+		return nil, nil
 	}
-	return regexp.MustCompile(`(?i)` + strings.Join(quoted, "|"))
+	return regexp.MustCompile(`(?i)` + strings.Join(quoted, "|")), lower
 }

@@ -94,7 +94,7 @@ mirrors:
 	w := writer.New(store.NewWriter(e.pool), writer.SQLScopes{DB: e.pool}, demo.Organisation)
 	from := mo.Date("2024-01-01")
 	always := mo.Validity{From: &from}
-	meta := writer.Meta{Actor: demo.ActorMorten, Note: "policy test"}
+	meta := writer.Meta{Actor: demo.ActorMorten, Note: "policy test: Fleksjob-sag"} // a note naming a class
 	var cases []*titleCase
 	for i := 0; i < 16; i++ {
 		c := &titleCase{primary: i&1 != 0, ad: i&2 != 0, adTitle: i&4 != 0, sensitive: i&8 != 0, late: i&1 != 0 && i&2 != 0 && i%3 == 0,
