@@ -28,6 +28,10 @@ type Config struct {
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// Retry is the backoff between attempts of a failing batch.
 	Retry Backoff `yaml:"retry"`
+	// TopicWait is how long Run waits at start for topics that do not
+	// exist yet (capture creates them at its first start) before it fails.
+	// Default 2m.
+	TopicWait time.Duration `yaml:"topic_wait"`
 }
 
 // Defaults fills unset fields.
@@ -43,6 +47,9 @@ func (c *Config) Defaults() {
 	}
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second
+	}
+	if c.TopicWait == 0 {
+		c.TopicWait = 2 * time.Minute
 	}
 	c.Retry.Defaults()
 }

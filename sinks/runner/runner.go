@@ -190,6 +190,12 @@ func (r *Runner) dropPartitions(_ context.Context, _ *kgo.Client, parts map[stri
 // whoever owns the partition next; Close then leaves the group) or the
 // client is closed.
 func (r *Runner) Run(ctx context.Context) error {
+	if err := r.waitTopics(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r.stopped()
+		}
+		return err
+	}
 	ticker, _ := r.sink.(Ticker)
 	lastTick := time.Now()
 	for {

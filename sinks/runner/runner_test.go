@@ -1,10 +1,14 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,4 +252,75 @@ func startRunner(ctx context.Context, t *testing.T, cfg runner.Config, sink runn
 		}
 		_ = r.Close(ctx)
 	}
+}
+
+// TestRunnerWaitsForMissingTopicsThenFails: a sink started before capture
+// created its topics waits for them, saying so, and consumes once they
+// exist; a topic that never comes (a wrong kafka.topic_prefix) ends Run
+// after TopicWait with an error naming it.
+func TestRunnerWaitsForMissingTopicsThenFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	prefix := testenv.UniqueTopicPrefix(t)
+	brokers := testenv.KafkaBrokers(t)
+	dlq := prefix + "dlq"
+	testenv.CreateTopics(t, 1, nil, dlq)
+
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	newRunner := func(topic string, wait time.Duration) *runner.Runner {
+		r, err := runner.New(runner.Config{Group: prefix + topic, TopicWait: wait}, runnertest.NewMemSink(),
+			runner.Deps{Name: "test", Topics: []string{topic}, DeadLetterTopic: dlq, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close(ctx) })
+		return r
+	}
+
+	wrong := prefix + "no-such-topic"
+	started := time.Now()
+	err := newRunner(wrong, 3*time.Second).Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), "kafka.topic_prefix") {
+		t.Fatalf("Run on a topic that never comes returned %v; want an error naming it", err)
+	}
+	if took := time.Since(started); took > 30*time.Second {
+		t.Errorf("Run gave up after %s, want about TopicWait (3s)", took)
+	}
+	mu.Lock()
+	if !strings.Contains(logs.String(), "waiting for topics that do not exist yet") {
+		t.Errorf("no WARN about the missing topic; log:\n%s", logs.String())
+	}
+	mu.Unlock()
+
+	late := prefix + "late"
+	r := newRunner(late, time.Minute)
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	go func() { done <- r.Run(rctx) }()
+	time.Sleep(1500 * time.Millisecond)
+	testenv.CreateTopics(t, 1, nil, late)
+	deadline := time.Now().Add(time.Minute)
+	for r.Stats().Partitions == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the runner did not take the topic created after its start; log:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

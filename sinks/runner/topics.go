@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// waitTopics returns once every topic the runner consumes exists. A topic
+// that does not exist is waited for, with a WARN naming it, for
+// Config.TopicWait: capture creates the topics at its first start, and
+// the broker creates none by itself. Past that, it is an error saying
+// what to check. A refused login or a missing right fails at once.
+func (r *Runner) waitTopics(ctx context.Context) error {
+	adm := kadm.NewClient(r.cl)
+	deadline := time.Now().Add(r.cfg.TopicWait)
+	warned := false
+	for {
+		missing, err := missingTopics(ctx, adm, r.deps.Topics)
+		switch {
+		case err == nil && len(missing) == 0:
+			if warned {
+				r.log.Info("the topics exist now; consuming")
+			}
+			return nil
+		case err != nil && permanentKafka(err):
+			return fmt.Errorf("sink %s: %w (check kafka.sasl and the principal's ACLs: Read and Describe on the topics, Read on the group)", r.deps.Name, err)
+		case err != nil:
+			missing = []string{err.Error()}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sink %s: topics %s do not exist after %s: start capture (it creates them), or check kafka.topic_prefix", r.deps.Name, strings.Join(missing, ", "), r.cfg.TopicWait)
+		}
+		if !warned {
+			warned = true
+			r.log.Warn("waiting for topics that do not exist yet (capture creates them at its first start; check kafka.topic_prefix)",
+				slog.String("missing", strings.Join(missing, ", ")), slog.Duration("fails_after", r.cfg.TopicWait))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// missingTopics lists the topics of want the broker does not know.
+func missingTopics(ctx context.Context, adm *kadm.Client, want []string) ([]string, error) {
+	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	md, err := adm.Metadata(mctx, want...)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, t := range want {
+		td, ok := md.Topics[t]
+		switch {
+		case !ok, errors.Is(td.Err, kerr.UnknownTopicOrPartition), td.Err == nil && len(td.Partitions) == 0:
+			missing = append(missing, t)
+		case td.Err != nil:
+			return nil, fmt.Errorf("topic %s: %w", t, td.Err)
+		}
+	}
+	return missing, nil
+}
+
+func permanentKafka(err error) bool {
+	return errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
+		errors.Is(err, kerr.GroupAuthorizationFailed) || errors.Is(err, kerr.ClusterAuthorizationFailed)
+}
