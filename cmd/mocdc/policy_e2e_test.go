@@ -127,6 +127,21 @@ mirrors:
 		}
 	}
 
+	// An association with a sensitive job function (bound to an IT user,
+	// as OS2mo requires for one) and one with a plain job function.
+	assocs := map[string]string{"b0ffee00-0000-4000-8000-000000000001": demo.JobFunctionSkaanejob,
+		"b0ffee00-0000-4000-8000-000000000002": demo.ClassUUID(demo.FacetJobFunction, "laerer")}
+	for a, jf := range assocs {
+		it := "d0ffee00" + a[8:]
+		if err := w.Create(ctx, mo.ITUser, it, always, writer.Fields{"user_key": "opus-" + a[:4], "itsystem": demo.ITSystemOPUS, "person": cases[8].person}, meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Create(ctx, mo.Association, a, always, writer.Fields{"user_key": "T" + a[len(a)-1:], "person": cases[8].person, "org_unit": caseUnit,
+			"association_type": demo.ClassUUID(demo.FacetAssociationType, "medlem"), "job_function": jf, "it_user": it}, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	e.spawn("capture", "--config", e.config)
 	e.spawn("sink", "mirror", "--config", e.config, "--target", "scoped")
 	e.spawn("sink", "ledger", "--config", e.config)
@@ -147,7 +162,9 @@ mirrors:
 	}
 	// The truth table, before churn changes the cases' engagements.
 	e.waitCaptured()
-	checkExportTitles(t, e, readTopics(t, e, false), cases)
+	first := readTopics(t, e, false)
+	checkExportTitles(t, e, first, cases)
+	checkAssociations(t, e, first, assocs)
 	before := passingUnits(t, e, excluded)
 
 	if _, err := demo.Churn(ctx, e.pool, demo.ChurnOptions{Seed: 21, Rate: 150, MaxChanges: 700, Workers: 2,
@@ -355,6 +372,34 @@ var exportTitleSQL = oracleCTE("organisationfunktion", "klasse") + `,
 	WHEN scope ~ '^[0-9]+$' AND scope::int >= 3000 AND person IN (SELECT person FROM ad) AND coalesce(ad_title, '') <> '' THEN ad_title
 	WHEN job = ANY($2) THEN ' '
 	ELSE coalesce(job_title, '') END FROM eng`
+
+// checkAssociations: the latest event of each association says what
+// the rule says: a sensitive job function withheld with a blank title, a
+// plain one kept with its name.
+func checkAssociations(t *testing.T, e *e2e, topics map[string][]*kgo.Record, assocs map[string]string) {
+	t.Helper()
+	latest := map[string]*event.Envelope{}
+	for _, r := range topics[event.Topics{Prefix: e.prefix}.Object(mo.Association)] {
+		if env, err := event.Decode(r.Value); err == nil && assocs[env.UUID] != "" {
+			latest[env.UUID] = env
+		}
+	}
+	for a, jf := range assocs {
+		env := latest[a]
+		if env == nil || env.Object == nil || len(env.Object.Validities) != 1 {
+			t.Errorf("association %s: no event with one version (%v)", a, env)
+			continue
+		}
+		f := env.Object.Validities[0].Fields
+		sensitive := jf == demo.JobFunctionSkaanejob
+		switch {
+		case sensitive && (f["job_function"] != nil || f["export_title"] != " " || fmt.Sprint(f["withheld"]) != "[job_function]"):
+			t.Errorf("association %s with a sensitive job function: %v", a, f)
+		case !sensitive && (f["job_function"] != jf || f["export_title"] != "Lærer" || f["withheld"] != nil):
+			t.Errorf("association %s with a plain job function: %v", a, f)
+		}
+	}
+}
 
 // expectedTitles runs exportTitleSQL: engagement uuid → export title.
 func expectedTitles(t *testing.T, e *e2e) map[string]string {
@@ -592,7 +637,20 @@ func checkScopedMirror(t *testing.T, e *e2e, dsn, excluded string) {
 			}
 		}
 		tied += len(want)
-		compare(t, "scoped", table, cols, want, mirrorRows(t, pgQuery(pool), false, table, cols))
+		var got map[string][]string
+		if table == "kle" { // one row per KLE aspect
+			rows, err := pgQuery(pool)("SELECT DISTINCT uuid, enhed_uuid FROM kle")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = map[string][]string{}
+			for _, r := range rows {
+				got[*r[0]] = texts(r[1:])
+			}
+		} else {
+			got = mirrorRows(t, pgQuery(pool), false, table, cols)
+		}
+		compare(t, "scoped", table, cols, want, got)
 	}
 	if tied == 0 {
 		t.Errorf("no KLE, association, IT user or address hangs on the units in scope")
