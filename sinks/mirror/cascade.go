@@ -21,9 +21,8 @@ import (
 //   - actual mode: a unit: its descendants (organisatorisk_sti and
 //     fungerende_leder_uuid depend on every ancestor); a manager: the
 //     units it is or was the manager of, and their descendants
-//     (leder_uuid, fungerende_leder_uuid); an engagement recomputed for
-//     any reason: all engagements of its person, before and after
-//     (primær_boolean picks one of them).
+//     (leder_uuid, fungerende_leder_uuid). (engagementer.primær_boolean
+//     depends on the engagement's own primary class only.)
 //
 // Reverse lookups read mocdc_refs, which already holds the batch's own
 // references.
@@ -114,30 +113,6 @@ func affected(ctx context.Context, st *state, mode Mode, changed, prev map[objKe
 		frontier = next
 	}
 
-	// Engagements: every engagement of the persons involved.
-	var engagements []objKey
-	for k := range out {
-		if k.typ == mo.Engagement {
-			engagements = append(engagements, k)
-		}
-	}
-	if err := st.load(ctx, engagements); err != nil {
-		return nil, err
-	}
-	var persons []string
-	for _, k := range engagements {
-		persons = append(persons, valuesOf(prev[k], "person")...)
-		persons = append(persons, valuesOf(st.get(k), "person")...)
-	}
-	persons = sortedUnique(persons)
-	if err := st.loadReferrers(ctx, mo.Engagement, persons); err != nil {
-		return nil, err
-	}
-	for _, p := range persons {
-		for _, k := range st.referrers(mo.Engagement, p) {
-			out[k] = true
-		}
-	}
 	return out, nil
 }
 

@@ -22,13 +22,12 @@ type deriver struct {
 	// fresh are objects new in this batch: they own no rows yet.
 	fresh map[objKey]bool
 	// memos
-	leder   map[string]string
-	primary map[string]string // person → their primary engagement
+	leder map[string]string
 }
 
 func newDeriver(st *state, sc *schema, today mo.Date) *deriver {
 	return &deriver{st: st, sc: sc, mode: sc.mode, today: today.Day(), fresh: map[objKey]bool{},
-		leder: map[string]string{}, primary: map[string]string{}}
+		leder: map[string]string{}}
 }
 
 // current is o's version valid today, or nil.
@@ -162,28 +161,6 @@ func (d *deriver) prefetch(ctx context.Context, keys []objKey) error {
 		if err := st.load(ctx, managers); err != nil {
 			return err
 		}
-		// All engagements of the persons whose engagements are computed,
-		// and their primary classes.
-		var persons []string
-		for _, k := range keys {
-			if k.typ == mo.Engagement {
-				persons = append(persons, uuidOf(field(d.current(st.get(k)), "person")))
-			}
-		}
-		persons = sortedUnique(persons)
-		if err := st.loadReferrers(ctx, mo.Engagement, persons); err != nil {
-			return err
-		}
-		var engagements []objKey
-		for _, p := range persons {
-			engagements = append(engagements, st.referrers(mo.Engagement, p)...)
-		}
-		if err := st.load(ctx, engagements); err != nil {
-			return err
-		}
-		for _, k := range engagements {
-			classes = append(classes, uuidOf(field(d.current(st.get(k)), "primary")))
-		}
 	}
 	load := func(typ mo.Type, uuids []string) error {
 		ks := make([]objKey, 0, len(uuids))
@@ -250,35 +227,21 @@ func (d *deriver) actingManagerOf(u string) string {
 	return ""
 }
 
-// scope is a class's scope as a number (0 when unset or not a number).
-func (d *deriver) scope(class string) int {
-	n, err := strconv.Atoi(strings.TrimSpace(uuidOf(field(d.class(class), "scope"))))
-	if err != nil {
-		return 0
-	}
-	return n
-}
+// MinimumPrimaryScope is OS2mo's MINIMUM_PRIMARY_SCOPE_VALUE: a primary
+// class whose scope is at least this is primary (mora/service/facet.py
+// is_class_primary).
+const MinimumPrimaryScope = 3000
 
-// primaryEngagement is the engagement of person p (valid today) whose
-// primary class has the highest scope (OS2mo's
-// calculate_primary_engagements); ties go to the lowest uuid.
-func (d *deriver) primaryEngagement(p string) string {
-	if e, ok := d.primary[p]; ok {
-		return e
-	}
-	best, bestScope := "", -1<<31
-	for _, k := range d.st.referrers(mo.Engagement, p) {
-		v := d.current(d.st.get(k))
-		if v == nil || uuidOf(v.Fields["person"]) != p {
-			continue
-		}
-		s := d.scope(uuidOf(v.Fields["primary"]))
-		if s > bestScope || (s == bestScope && k.uuid < best) {
-			best, bestScope = k.uuid, s
-		}
-	}
-	d.primary[p] = best
-	return best
+// isPrimary is engagementer.primær_boolean: OS2mo's GraphQL is_primary of
+// the engagement itself — its own primary class has an integer scope of
+// at least 3000. False without a primary class, for a class not known
+// (yet) or a scope that is not an integer. Per engagement: a person may
+// have several primary engagements, or none.
+func (d *deriver) isPrimary(v *mo.Version) bool {
+	c := d.class(uuidOf(field(v, "primary")))
+	scope, _ := text(c, "scope").(string)
+	n, err := strconv.Atoi(strings.TrimSpace(scope))
+	return err == nil && n >= MinimumPrimaryScope
 }
 
 // primaryFlag is primær_boolean of associations and IT users: whether the

@@ -40,7 +40,7 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 		case mo.Person:
 			add(tBrugere, row{"uuid": u, "bvn": text(v, "user_key"), "fornavn": text(v, "given_name"), "efternavn": text(v, "surname"),
 				"kaldenavn_fornavn": text(v, "nickname_given_name"), "kaldenavn_efternavn": text(v, "nickname_surname"),
-				"cpr": text(v, "cpr_number")}.dates(v))
+				"cpr": text(v, "cpr_number")}.dates(d.span(o, v)))
 		case mo.OrgUnit:
 			r := row{"uuid": u, "navn": text(v, "name"), "bvn": text(v, "user_key"), "forældreenhed_uuid": ref(v, "parent"),
 				"enhedstype_uuid": ref(v, "unit_type"), "enhedstype_titel": d.title(v, "unit_type"),
@@ -52,20 +52,18 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 				r["leder_uuid"] = nullIfEmpty(d.managerOf(u))
 				r["fungerende_leder_uuid"] = nullIfEmpty(d.actingManagerOf(u))
 			}
-			add(tEnheder, r.dates(v))
+			add(tEnheder, r.dates(d.span(o, v)))
 		case mo.Engagement:
 			r := row{"uuid": u, "bruger_uuid": ref(v, "person"), "enhed_uuid": ref(v, "org_unit"), "bvn": text(v, "user_key"),
-				"arbejdstidsfraktion":  integer(v, "fraction"),
+				"arbejdstidsfraktion":  fraction(v),
 				"engagementstype_uuid": ref(v, "engagement_type"), "engagementstype_titel": d.title(v, "engagement_type"),
 				"primærtype_uuid": ref(v, "primary"), "primærtype_titel": d.title(v, "primary"),
 				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.jobTitle(v)}
-			if p := uuidOf(v.Fields["person"]); d.mode == Actual && p != "" {
-				r["primær_boolean"] = d.primaryEngagement(p) == u
-			}
+			r["primær_boolean"] = d.isPrimary(v)
 			for i := 1; i <= 10; i++ {
 				r["udvidelse_"+itoa(i)] = text(v, "extension_"+itoa(i))
 			}
-			add(tEngagementer, r.dates(v))
+			add(tEngagementer, r.dates(d.span(o, v)))
 		case mo.Association:
 			var union any
 			if dyn := uuidsOf(v.Fields["dynamic_classes"]); len(dyn) > 0 {
@@ -74,13 +72,13 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 			add(tTilknytninger, row{"uuid": u, "bvn": text(v, "user_key"), "bruger_uuid": ref(v, "person"), "enhed_uuid": ref(v, "org_unit"),
 				"tilknytningstype_uuid": ref(v, "association_type"), "tilknytningstype_titel": d.title(v, "association_type"),
 				"stillingsbetegnelse_uuid": ref(v, "job_function"), "stillingsbetegnelse_titel": d.jobTitle(v),
-				"it_forbindelse_uuid": ref(v, "it_user"), "primær_boolean": d.primaryFlag(v), "faglig_organisation": union}.dates(v))
+				"it_forbindelse_uuid": ref(v, "it_user"), "primær_boolean": d.primaryFlag(v), "faglig_organisation": union}.dates(d.span(o, v)))
 		case mo.ITUser:
 			add(tITForbindelse, row{"uuid": u, "it_system_uuid": ref(v, "itsystem"), "bruger_uuid": ref(v, "person"),
 				"enhed_uuid": ref(v, "org_unit"), "brugernavn": text(v, "user_key"), "eksternt_id": text(v, "external_id"),
-				"primær_boolean": d.primaryFlag(v)}.dates(v))
+				"primær_boolean": d.primaryFlag(v)}.dates(d.span(o, v)))
 			for _, e := range uuidsOf(v.Fields["engagements"]) {
-				add(tITForbEngage, row{"it_forbindelse_uuid": u, "engagement_uuid": e}.dates(v))
+				add(tITForbEngage, row{"it_forbindelse_uuid": u, "engagement_uuid": e}.dates(d.span(o, v)))
 			}
 		case mo.Address:
 			typ, vis := d.class(uuidOf(v.Fields["address_type"])), d.class(uuidOf(v.Fields["visibility"]))
@@ -98,23 +96,23 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 			if scope == "DAR" {
 				r["dar_uuid"] = text(v, "value")
 			}
-			add(tAdresser, r.dates(v))
+			add(tAdresser, r.dates(d.span(o, v)))
 		case mo.Manager:
 			add(tLedere, row{"uuid": u, "bruger_uuid": ref(v, "person"), "enhed_uuid": ref(v, "org_unit"),
 				"ledertype_uuid": ref(v, "manager_type"), "ledertype_titel": d.title(v, "manager_type"),
-				"niveautype_uuid": ref(v, "manager_level"), "niveautype_titel": d.title(v, "manager_level")}.dates(v))
+				"niveautype_uuid": ref(v, "manager_level"), "niveautype_titel": d.title(v, "manager_level")}.dates(d.span(o, v)))
 			for _, resp := range uuidsOf(v.Fields["responsibilities"]) {
-				add(tLederAnsvar, row{"leder_uuid": u, "lederansvar_uuid": resp, "lederansvar_titel": text(d.class(resp), "name")}.dates(v))
+				add(tLederAnsvar, row{"leder_uuid": u, "lederansvar_uuid": resp, "lederansvar_titel": text(d.class(resp), "name")}.dates(d.span(o, v)))
 			}
 		case mo.Leave:
 			add(tOrlover, row{"uuid": u, "bvn": text(v, "user_key"), "bruger_uuid": ref(v, "person"),
 				"orlovstype_uuid": ref(v, "leave_type"), "orlovstype_titel": d.title(v, "leave_type"),
-				"engagement_uuid": ref(v, "engagement")}.dates(v))
+				"engagement_uuid": ref(v, "engagement")}.dates(d.span(o, v)))
 		case mo.KLE:
 			for _, aspect := range uuidsOf(v.Fields["kle_aspects"]) {
 				add(tKLE, row{"uuid": u, "enhed_uuid": ref(v, "org_unit"), "kle_aspekt_uuid": aspect,
 					"kle_aspekt_titel": text(d.class(aspect), "name"),
-					"kle_nummer_uuid":  ref(v, "kle_number"), "kle_nummer_titel": d.title(v, "kle_number")}.dates(v))
+					"kle_nummer_uuid":  ref(v, "kle_number"), "kle_nummer_titel": d.title(v, "kle_number")}.dates(d.span(o, v)))
 			}
 		case mo.RelatedUnit:
 			units := uuidsOf(v.Fields["org_units"])
@@ -125,9 +123,18 @@ func (d *deriver) export(k objKey, ws func(table string) *tableWrite) {
 			if len(units) > 1 {
 				r["enhed2_uuid"] = units[1]
 			}
-			add(tSammenkobling, r.dates(v))
+			add(tSammenkobling, r.dates(d.span(o, v)))
 		}
 	}
+}
+
+// fraction is arbejdstidsfraktion: OS2mo's read layer drops falsy values,
+// so a stored 0 is NULL in the export.
+func fraction(v *mo.Version) any {
+	if n, ok := integer(v, "fraction").(int64); ok && n != 0 {
+		return n
+	}
+	return nil
 }
 
 func nullIfEmpty(s string) any {

@@ -54,6 +54,7 @@ func statementsOf(d Dialect, mode Mode) string {
 	add("offsets at partition assignment", sqlReadOffsets(d, 0))
 	add("state reads", sqlLoadObjects(d, 3), sqlReferrers(d, 3, false), sqlReferrers(d, 3, true))
 	add("meta and day rollover", sqlReadMeta(d), sqlInsertMeta(d), sqlMoveDay(d), sqlDue(d), sqlNewestKvittering(d), sqlPruneKvittering(d))
+	add("mapping version changed: every object due", sqlAllDue(d))
 	add("kvittering", sqlKvittering(d))
 	var uses []string
 	for _, u := range classUses {

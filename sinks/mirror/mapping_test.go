@@ -261,26 +261,26 @@ func wantRound1(mode Mode) expected {
 		r(u4, "Østre Skole", "oestre", u3, cAfd, "Afdeling", N, N, N, N, cmp(`Kommune\Børn og Unge\Skoler\Østre Skole`), N, cmp(m2), N, N, "2010-01-01", "9999-12-31"),
 		r(u5, "Økonomi", "oekonomi", u1, cAfd, "Afdeling", N, N, N, N, cmp(`Kommune\Økonomi`), N, cmp(m1), N, N, "2010-01-01", "9999-12-31"),
 	}
-	// primær_boolean: p1's e1 (Primær, scope 3000) beats e2 (scope 0);
-	// p2 has only e3 today; p3's e4 (no primary: 0) and e7 (scope 0) tie,
-	// and the lower uuid, e4, wins.
+	// primær_boolean, in both modes: each engagement's own primary class
+	// has scope >= 3000 (OS2mo's is_primary). e1 and e3 (Primær, 3000)
+	// are true; e2 and e7 (scope 0) and e4 (no primary class) false.
 	want[tEngagementer] = []string{
-		r(e1, p1, u4, "01", "37", cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", cmp("1"), "Udv æøå", "ti", "2015-08-01", "9999-12-31"),
-		r(e2, p1, u2, "02", "10", cAnsat, "Ansat", cNon, "Ikke-primær", cPaed, "Pædagog", cmp("0"), N, N, "2019-01-01", "9999-12-31"),
+		r(e1, p1, u4, "01", "37", cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", "1", "Udv æøå", "ti", "2015-08-01", "9999-12-31"),
+		r(e2, p1, u2, "02", "10", cAnsat, "Ansat", cNon, "Ikke-primær", cPaed, "Pædagog", "0", N, N, "2019-01-01", "9999-12-31"),
 	}
 	if hist {
-		want[tEngagementer] = append(want[tEngagementer], r(e3, p2, u5, "03", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", N, N, N, "2000-01-01", "2019-12-31"))
+		want[tEngagementer] = append(want[tEngagementer], r(e3, p2, u5, "03", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", "1", N, N, "2000-01-01", "2019-12-31"))
 	}
 	want[tEngagementer] = append(want[tEngagementer],
-		r(e3, p2, u5, "03", N, cAnsat, "Ansat", cPrim, "Primær", cDir, "Direktør", cmp("1"), N, N, "2020-01-01", "9999-12-31"),
-		r(e4, p3, u3, "04", N, cAnsat, "Ansat", N, N, cLaerer, "Lærer", cmp("1"), N, N, "2020-01-01", "9999-12-31"))
+		r(e3, p2, u5, "03", N, cAnsat, "Ansat", cPrim, "Primær", cDir, "Direktør", "1", N, N, "2020-01-01", "9999-12-31"),
+		r(e4, p3, u3, "04", N, cAnsat, "Ansat", N, N, cLaerer, "Lærer", "0", N, N, "2020-01-01", "9999-12-31"))
 	if hist {
 		want[tEngagementer] = append(want[tEngagementer],
-			r(e5, p2, u4, "05", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", N, N, N, "2026-07-01", "9999-12-31"),
-			r(e6, p2, u2, "06", N, cAnsat, "Ansat", cPrim, "Primær", cPaed, "Pædagog", N, N, N, "2010-01-01", "2025-12-31"))
+			r(e5, p2, u4, "05", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Lærer", "1", N, N, "2026-07-01", "9999-12-31"),
+			r(e6, p2, u2, "06", N, cAnsat, "Ansat", cPrim, "Primær", cPaed, "Pædagog", "1", N, N, "2010-01-01", "2025-12-31"))
 	}
 	// Pedel has not arrived: its title is NULL until it does.
-	want[tEngagementer] = append(want[tEngagementer], r(e7, p3, u3, "07", N, cAnsat, "Ansat", cNon, "Ikke-primær", cPedel, N, cmp("0"), N, N, "2024-01-01", "9999-12-31"))
+	want[tEngagementer] = append(want[tEngagementer], r(e7, p3, u3, "07", N, cAnsat, "Ansat", cNon, "Ikke-primær", cPedel, N, "0", N, N, "2024-01-01", "9999-12-31"))
 	want[tTilknytninger] = []string{r(t1, "t1", p3, u2, cMedlem, "Medlem", N, N, N, "1", "Dansk Metal", "2022-01-01", "9999-12-31")}
 	want[tOrlover] = []string{r(l1, "l1", p1, cBarsel, "Barsel", e1, "2026-06-01", "2026-08-31")}
 	want[tITForbindelse] = []string{r(i1, sAD, p1, N, "aaer", "ext-1", "1", "2015-08-01", "9999-12-31")}
@@ -332,14 +332,14 @@ func wantRound2(mode Mode) expected {
 		r(u4, "Østre Skole", "oestre", u5, cAfd, "Afdeling", N, N, N, N, cmp(`Kommunen\Økonomi\Østre Skole`), N, cmp(m1), N, N, "2010-01-01", "9999-12-31"),
 		r(u5, "Økonomi", "oekonomi", u1, cAfd, "Afdeling", N, N, N, N, cmp(`Kommunen\Økonomi`), N, cmp(m1), N, N, "2010-01-01", "9999-12-31"),
 	}
-	// e1 deleted: e2 is p1's only engagement, so it is primary now.
+	// e1 deleted: e2 stays not primary (scope 0), whatever else p1 has.
 	var eng []string
 	for _, row := range want[tEngagementer] {
 		switch {
 		case strings.HasPrefix(row, e1):
 			continue
 		case strings.HasPrefix(row, e2):
-			row = r(e2, p1, u2, "02", "10", cAnsat, "Ansat", cNon, "Ikke-primær", cPaed, "Pædagog", cmp("1"), N, N, "2019-01-01", "9999-12-31")
+			row = r(e2, p1, u2, "02", "10", cAnsat, "Ansat", cNon, "Ikke-primær", cPaed, "Pædagog", "0", N, N, "2019-01-01", "9999-12-31")
 		case strings.HasPrefix(row, e7):
 			row = strings.Replace(row, cPedel+" | "+N, cPedel+" | Pedel", 1)
 		}
@@ -399,15 +399,16 @@ func testMapping(t *testing.T, dialect string, mode Mode) {
 	}
 
 	// Midnight passes (no event at all): on 2026-07-01 e5 has started.
-	// p2 now has e3 and e5, both Primær (3000): the lower uuid, e3, stays
-	// primary. Historic rows do not change with the date.
+	// p2 now has e3 and e5, both Primær (3000): both are primary (OS2mo's
+	// is_primary is per engagement). Historic rows do not change with the
+	// date.
 	clk.set(time.Date(2026, 7, 1, 0, 5, 0, 0, mo.Location))
 	if mode == Actual {
 		var eng []string
 		for _, row := range want[tEngagementer] {
 			eng = append(eng, row)
 			if strings.HasPrefix(row, e4) {
-				eng = append(eng, r(e5, p2, u4, "05", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Skolelærer", "0", N, N, "2026-07-01", "9999-12-31"))
+				eng = append(eng, r(e5, p2, u4, "05", N, cAnsat, "Ansat", cPrim, "Primær", cLaerer, "Skolelærer", "1", N, N, "2026-07-01", "9999-12-31"))
 			}
 		}
 		want[tEngagementer] = eng

@@ -113,14 +113,11 @@ func integer(v *mo.Version, name string) any {
 	return nil
 }
 
-func startOf(v *mo.Version) string { return dateOf(v.Validity.From, openStart) }
-func endOf(v *mo.Version) string   { return dateOf(v.Validity.To, openEnd) }
-
 // row is one export row under construction, by column name.
 type row map[string]any
 
-func (r row) dates(v *mo.Version) row {
-	r["startdato"], r["slutdato"] = startOf(v), endOf(v)
+func (r row) dates(start, end string) row {
+	r["startdato"], r["slutdato"] = start, end
 	return r
 }
 

@@ -116,6 +116,72 @@ func (m *Mirror) prepareMeta(ctx context.Context) error {
 			return fmt.Errorf("write %s: %w", tMeta, err)
 		}
 	}
+	return m.prepareMapping(ctx)
+}
+
+// MappingVersion names the rules by which the mirror computes rows from MO
+// objects. When a release changes them, rows already in a mirror were
+// computed by the old rules: at start the mirror compares the version in
+// mocdc_meta with this one and, when it differs, makes every object's rows
+// due for a recompute (from the object states it keeps in mocdc_objects)
+// in the first transaction after start. Bump it with every change of what
+// a row holds.
+//
+// History: "" (none) before 2026-12-03; "2": actual-state dates as OS2mo's
+// `current` read, primær_boolean per engagement (scope >= 3000), fraction
+// 0 as NULL.
+const MappingVersion = "2"
+
+// prepareMapping records MappingVersion and, when the rows were computed by
+// another version, schedules the recompute: every object is made due
+// (next_change) and the day is moved back, so the next batch's day check
+// (rollDay) recomputes them all in its transaction. One instance does it:
+// the others find the version already changed.
+func (m *Mirror) prepareMapping(ctx context.Context) error {
+	d := m.d
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var v sql.NullString
+	err = tx.QueryRowContext(ctx, sqlReadMeta(d), "mapping").Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, sqlInsertMeta(d), "mapping", MappingVersion)
+	case err == nil && v.String == MappingVersion:
+		return nil
+	case err == nil:
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, sqlSetMeta(d), MappingVersion, "mapping", v.String)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // another instance did it
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mapping version in %s: %w", tMeta, err)
+	}
+	res, err := tx.ExecContext(ctx, sqlAllDue(d), openStart)
+	if err != nil {
+		return fmt.Errorf("schedule the recompute: %w", err)
+	}
+	objects, _ := res.RowsAffected()
+	var day string
+	if err := tx.QueryRowContext(ctx, sqlReadMeta(d), "day").Scan(&day); err != nil {
+		return fmt.Errorf("read %s: %w", tMeta, err)
+	}
+	if _, err := tx.ExecContext(ctx, sqlSetMeta(d), openStart, "day", day); err != nil {
+		return fmt.Errorf("schedule the recompute: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if objects > 0 {
+		m.log.Info("the rules the rows are computed by changed since they were written: every object's rows are recomputed in the first transaction",
+			slog.String("target", m.cfg.Name), slog.String("from_version", v.String), slog.String("to_version", MappingVersion), slog.Int64("objects", objects))
+	}
 	return nil
 }
 

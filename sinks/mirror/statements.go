@@ -80,6 +80,15 @@ func sqlMoveDay(d Dialect) string {
 		d.Quote("name"), d.Param(2), d.Quote("value"), d.Param(3))
 }
 
+// sqlAllDue makes every object's rows due for a recompute at the next
+// day check (a new mapping version).
+func sqlAllDue(d Dialect) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s", d.Quote(tObjects), d.Quote("next_change"), d.Param(1))
+}
+
+// sqlSetMeta changes a meta value only if it still is the one read.
+func sqlSetMeta(d Dialect) string { return sqlMoveDay(d) }
+
 func sqlDue(d Dialect) string {
 	return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s <= %s", d.Quote("type"), d.Quote("uuid"), d.Quote(tObjects),
 		d.Quote("next_change"), d.Quote("next_change"), d.Param(1))

@@ -557,6 +557,9 @@ SELECT [type], [uuid] FROM [mocdc_objects] WHERE [next_change] IS NOT NULL AND [
 SELECT MAX([id]) FROM [kvittering];
 DELETE FROM [kvittering] WHERE [slut_levering_tid] < @p1 AND [id] < @p2;
 
+-- mapping version changed: every object due
+UPDATE [mocdc_objects] SET [next_change] = @p1;
+
 -- kvittering
 INSERT INTO [kvittering] ([query_tid], [start_levering_tid], [slut_levering_tid]) VALUES (@p1, @p2, @p3);
 

@@ -519,6 +519,9 @@ SELECT `type`, `uuid` FROM `mocdc_objects` WHERE `next_change` IS NOT NULL AND `
 SELECT MAX(`id`) FROM `kvittering`;
 DELETE FROM `kvittering` WHERE `slut_levering_tid` < ? AND `id` < ?;
 
+-- mapping version changed: every object due
+UPDATE `mocdc_objects` SET `next_change` = ?;
+
 -- kvittering
 INSERT INTO `kvittering` (`query_tid`, `start_levering_tid`, `slut_levering_tid`) VALUES (?, ?, ?);
 

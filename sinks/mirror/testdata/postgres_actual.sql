@@ -516,6 +516,9 @@ SELECT "type", "uuid" FROM "mocdc_objects" WHERE "next_change" IS NOT NULL AND "
 SELECT MAX("id") FROM "kvittering";
 DELETE FROM "kvittering" WHERE "slut_levering_tid" < $1 AND "id" < $2;
 
+-- mapping version changed: every object due
+UPDATE "mocdc_objects" SET "next_change" = $1;
+
 -- kvittering
 INSERT INTO "kvittering" ("query_tid", "start_levering_tid", "slut_levering_tid") VALUES ($1, $2, $3);
 
