@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The oracle: what the mirror's actual-state tables must hold, computed
 // with plain SQL over the MO store's LoRa tables by mo-store.md's
-// current-state rule (open, not deleted registration; rows valid now,
-// inside an active state period) — independently of capture and of the
-// mirror's code.
+// current-state rule (open, not deleted registration; rows valid at the
+// instant $1, inside an active state period) and OS2mo's rules for
+// primær_boolean (the engagement's own primary class has scope >= 3000)
+// and the dates (currentSQL in scenario_test.go) — independently of
+// capture and of the mirror's code.
 
 // oracleCTE defines, per class C used below, cur_C(reg, uuid): the current
 // registrations of objects valid now.
@@ -28,14 +31,14 @@ func oracleCTE(classes ...string) string {
   SELECT r.id AS reg, r.%[1]s_id::text AS uuid FROM actual_state.%[1]s_registrering r
   WHERE upper((r.registrering).timeperiod) = 'infinity' AND (r.registrering).livscykluskode <> 'Slettet'
     AND EXISTS (SELECT 1 FROM actual_state.%[1]s_tils_%[2]s t WHERE t.%[1]s_registrering_id = r.id
-                AND t.%[2]s = '%[3]s' AND (t.virkning).timeperiod @> now()))`, c, tils, active))
+                AND t.%[2]s = '%[3]s' AND (t.virkning).timeperiod @> $1::timestamptz))`, c, tils, active))
 	}
 	return "WITH RECURSIVE " + strings.Join(parts, ",\n")
 }
 
 // attr and rel are scalar subqueries for the value valid now.
 func attr(class, table, col, reg string) string {
-	return fmt.Sprintf(`(SELECT a.%s::text FROM actual_state.%s_%s a WHERE a.%s_registrering_id = %s AND (a.virkning).timeperiod @> now() LIMIT 1)`,
+	return fmt.Sprintf(`(SELECT a.%s::text FROM actual_state.%s_%s a WHERE a.%s_registrering_id = %s AND (a.virkning).timeperiod @> $1::timestamptz LIMIT 1)`,
 		col, class, table, class, reg)
 }
 
@@ -45,7 +48,7 @@ func rel(class, kind, reg, objektType string) string {
 		filter = fmt.Sprintf(" AND x.objekt_type = '%s'", objektType)
 	}
 	return fmt.Sprintf(`(SELECT coalesce(x.rel_maal_uuid::text, x.rel_maal_urn) FROM actual_state.%s_relation x WHERE x.%s_registrering_id = %s
-		AND x.rel_type = '%s' AND (x.virkning).timeperiod @> now()%s ORDER BY 1 LIMIT 1)`, class, class, reg, kind, filter)
+		AND x.rel_type = '%s' AND (x.virkning).timeperiod @> $1::timestamptz%s ORDER BY 1 LIMIT 1)`, class, class, reg, kind, filter)
 }
 
 func klasseTitel(uuidExpr string) string {
@@ -93,10 +96,10 @@ var oracleQueries = map[string]struct {
 			coalesce((SELECT ` + attr("klasse", "attr_egenskaber", "omfang", "k.reg") + ` FROM cur_klasse k WHERE k.uuid = ` +
 			rel("organisationfunktion", "primær", "f.reg", "") + `), '0') AS scope
 			FROM cur_organisationfunktion f
-			WHERE ` + attr("organisationfunktion", "attr_egenskaber", "funktionsnavn", "f.reg") + ` = 'Engagement'),
-		best AS (SELECT DISTINCT ON (person) person, uuid FROM eng ORDER BY person, (CASE WHEN scope ~ '^[0-9]+$' THEN scope::int ELSE 0 END) DESC, uuid)
-		SELECT e.uuid, e.bvn, e.person, e.unit, e.job, e.job_title, e.etype, (best.uuid IS NOT NULL)::text
-		FROM eng e LEFT JOIN best ON best.uuid = e.uuid`,
+			WHERE ` + attr("organisationfunktion", "attr_egenskaber", "funktionsnavn", "f.reg") + ` = 'Engagement')
+		SELECT e.uuid, e.bvn, e.person, e.unit, e.job, e.job_title, e.etype,
+			(CASE WHEN trim(scope) ~ '^[0-9]+$' THEN trim(scope)::int ELSE 0 END >= 3000)::text
+		FROM eng e`,
 	},
 	"ledere": {
 		[]string{"uuid", "bruger_uuid", "enhed_uuid", "ledertype_uuid"},
@@ -106,11 +109,51 @@ var oracleQueries = map[string]struct {
 	},
 }
 
-// oracle runs the expected-rows query of table against the MO store.
+// datedTables are the tables whose startdato and slutdato the oracle
+// computes too (appended to the compared columns), with their LoRa class.
+var datedTables = map[string]string{"enheder": "organisationenhed", "engagementer": "organisationfunktion", "ledere": "organisationfunktion"}
+
+// oracleColumns are the compared columns of table: the query's, and the
+// dates where the oracle computes them.
+func oracleColumns(table string) []string {
+	cols := oracleQueries[table].columns
+	if _, ok := datedTables[table]; ok {
+		cols = append(append([]string(nil), cols...), "startdato", "slutdato")
+	}
+	return cols
+}
+
+// oracle runs the expected-rows query of table against the MO store, as
+// of now.
 func oracle(t *testing.T, pool *pgxpool.Pool, table string) map[string][]string {
+	return oracleAt(t, pool, table, time.Now())
+}
+
+// oracleAt is the expected rows of table at instant at.
+func oracleAt(t *testing.T, pool *pgxpool.Pool, table string, at time.Time) map[string][]string {
+	t.Helper()
+	out := oracleRows(t, pool, table, at)
+	if class, ok := datedTables[table]; ok {
+		uuids := make([]string, 0, len(out))
+		for u := range out {
+			uuids = append(uuids, u)
+		}
+		dates := oracleCurrent(t, pool, class, uuids, at)
+		for u, vals := range out {
+			d := dates[u]
+			if d == nil {
+				d = []string{"NULL", "NULL"}
+			}
+			out[u] = append(vals, d...)
+		}
+	}
+	return out
+}
+
+func oracleRows(t *testing.T, pool *pgxpool.Pool, table string, at time.Time) map[string][]string {
 	t.Helper()
 	q := oracleQueries[table]
-	rows, err := pool.Query(context.Background(), q.sql)
+	rows, err := pool.Query(context.Background(), q.sql, at)
 	if err != nil {
 		t.Fatalf("oracle %s: %v", table, err)
 	}

@@ -129,4 +129,3 @@ func containsString(xs []string, x string) bool {
 	}
 	return false
 }
-

@@ -22,13 +22,15 @@
 //
 //	config.go     – the `mirrors:` entry of the YAML
 //	run.go        – Run: open, prepare, run the runner (cmd and tests)
-//	schema.go     – Prepare: create missing tables, refuse differing ones, rebuild
+//	schema.go     – Prepare: create missing tables, refuse differing ones, rebuild,
+//	                recompute on a new MappingVersion
 //	tables.go     – the export tables and the mirror's own, as data
 //	mirror.go     – the Mirror, its session and offsets
 //	apply.go      – Apply: the transaction, step by step
 //	state.go      – the object state and reference tables
 //	cascade.go    – which objects to recompute when something changes
-//	derive.go     – computed columns: path, managers, primary engagement, titles
+//	derive.go     – computed columns: path, managers, is_primary, titles
+//	dates.go      – startdato/slutdato: OS2mo's `current` period, historic periods
 //	export.go     – MO object → export rows, per type
 //	rows.go       – row values, validation against the columns
 //	write.go      – state and rows into the tables: staging, delete, upsert

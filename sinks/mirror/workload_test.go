@@ -262,17 +262,11 @@ func (w *workload) expected() map[string][]string {
 	for u, x := range w.units {
 		out[tEnheder] = append(out[tEnheder], r(u, x.name, orNull(x.parent), w.path(u), orNull(w.leder(u)), orNull(w.fungerende(u))))
 	}
-	primary := map[string]string{}
 	for e, x := range w.engagements {
-		cur, ok := primary[x.person]
-		if !ok || w.primaries[x.primary] > w.primaries[w.engagements[cur].primary] ||
-			(w.primaries[x.primary] == w.primaries[w.engagements[cur].primary] && e < cur) {
-			primary[x.person] = e
-		}
-	}
-	for e, x := range w.engagements {
+		// OS2mo's is_primary: the engagement's own primary class has
+		// scope >= 3000.
 		flag := "0"
-		if primary[x.person] == e {
+		if w.primaries[x.primary] >= 3000 {
 			flag = "1"
 		}
 		out[tEngagementer] = append(out[tEngagementer], r(e, x.person, x.unit, w.jobs[x.job], flag))
