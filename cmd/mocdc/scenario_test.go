@@ -356,6 +356,13 @@ func writeScenarios(t *testing.T, pool *pgxpool.Pool, cat *demo.Catalog) []scena
 	must(w.Update(ctx, mo.OrgUnit, u, from(day(7)), writer.Fields{"name": "Nyt navn"}, meta))
 	out = append(out, scenario{name: "unit renamed next week", class: "organisationenhed", uuid: u, table: "enheder", key: "uuid"})
 
+	// 5b. A top unit (its parent is the root organisation) moved under a
+	// unit next week: the overordnet row valid today ends.
+	top := uuid.NewString()
+	must(w.Create(ctx, mo.OrgUnit, top, from(&since), writer.Fields{"user_key": "S5b", "name": "Topenhed", "unit_type": cls(demo.FacetOrgUnitType, 0)}, meta))
+	must(w.Update(ctx, mo.OrgUnit, top, from(day(7)), writer.Fields{"parent": unit}, meta))
+	out = append(out, scenario{name: "top unit moved under a unit next week", class: "organisationenhed", uuid: top, table: "enheder", key: "uuid"})
+
 	eng := func(name string, id string, values map[string]string) {
 		out = append(out, scenario{name: name, class: "organisationfunktion", uuid: id, table: "engagementer", key: "uuid", values: values})
 	}

@@ -85,6 +85,11 @@ func currentPeriod(o *mo.Object, v *mo.Version) (from, to time.Time) {
 		x = loraValue(x)
 		switch t := x.(type) {
 		case nil:
+			if name == "parent" && o.Type == mo.OrgUnit {
+				// A top unit's parent is the root organisation in LoRa
+				// (nil in MO): that overordnet row is valid today too.
+				narrow(func(w *mo.Version) bool { return loraValue(w.Fields[name]) == nil })
+			}
 		case []string:
 			for _, e := range t {
 				narrow(func(w *mo.Version) bool { return containsString(uuidsOf(w.Fields[name]), e) })
