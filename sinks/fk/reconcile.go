@@ -30,7 +30,7 @@ type write struct {
 // Accepted writes are recorded in s.st (committed by the caller); a 4xx
 // is dead-lettered with the server's message. Any other error ends the
 // reconcile (the caller retries the owners).
-func (s *Sink) reconcile(ctx context.Context, d *dirtySet, resync bool) error {
+func (s *Sink) reconcile(ctx context.Context, d *dirtySet, resync bool) (int, error) {
 	now := s.deps.Now()
 	p := newPass(&s.cfg, s.v, now)
 	units, persons := s.expand(p, d)
@@ -52,12 +52,41 @@ func (s *Sink) reconcile(ctx context.Context, d *dirtySet, resync bool) error {
 	if n := len(unitUps) + len(userWrites) + len(unitDels); n > 0 || d.all {
 		s.log.Debug("fk reconcile", slog.Int("units", len(units)), slog.Int("persons", len(persons)), slog.Int("writes", n))
 	}
+	if err := s.intend(ctx, unitUps, userWrites, unitDels); err != nil {
+		return 0, err
+	}
 	for _, stage := range [][]write{unitUps, userWrites, unitDels} {
 		if err := s.send(ctx, stage, d.commits); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(unitUps) + len(userWrites) + len(unitDels), nil
+}
+
+// intend records, before anything is sent, that each object about to be
+// written may change in FK: its entry's digest is cleared (kept with its
+// owner) and committed. After a crash between a send and the commit of
+// its digest, the next reconcile then sees the object as unknown —
+// upserted again if still wanted (an A→B→A change is not lost), deleted
+// again if not (a new object never stays in FK unknown to the sink).
+func (s *Sink) intend(ctx context.Context, stages ...[]write) error {
+	if s.cfg.DryRun {
+		return nil
+	}
+	n := 0
+	for _, ws := range stages {
+		for _, w := range ws {
+			if e, ok := s.st.entries[w.key]; ok && e.Digest == "" {
+				continue // already recorded as uncertain
+			}
+			s.st.sent(w.key, entry{Owner: w.owner})
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.commit(ctx)
 }
 
 // expand turns the dirty set into the units and persons to render.

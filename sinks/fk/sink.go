@@ -224,7 +224,7 @@ func (s *Sink) loop(ctx context.Context) error {
 		if full || time.Since(lastFull) >= s.deps.FullInterval {
 			d.all = true
 		}
-		err := s.reconcile(ctx, d, resync)
+		writes, err := s.reconcile(ctx, d, resync)
 		if err == nil {
 			err = s.commit(ctx)
 		}
@@ -232,7 +232,10 @@ func (s *Sink) loop(ctx context.Context) error {
 		s.busy = false
 		s.mu.Unlock()
 		if err == nil {
-			s.passes.Add(1)
+			if s.passes.Add(1) == 1 {
+				s.log.Info("fk caught up: every unit and person reconciled with FK Organisation", slog.Int("writes", writes),
+					slog.Int("fk_objects", len(s.st.entries)), slog.Bool("resync", resync))
+			}
 			if d.all {
 				lastFull = time.Now()
 			}

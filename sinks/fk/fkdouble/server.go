@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.mu.Lock()
 		s.stats.Requests[route]++
-		if rec.status >= 400 {
+		if rec.status >= 400 && r.Method != http.MethodGet {
 			s.stats.Rejected++
 		}
 		s.mu.Unlock()

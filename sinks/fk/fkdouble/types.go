@@ -92,7 +92,8 @@ type Stats struct {
 	// Requests per "METHOD route", e.g. "POST /api/user" or
 	// "GET /api/orgUnit/{uuid}", every answer counted (2xx and errors).
 	Requests map[string]int `json:"Requests"`
-	// Rejected counts requests answered 4xx or 5xx.
+	// Rejected counts writes (POST, DELETE) answered 4xx or 5xx; a GET's
+	// 404 is the normal answer for an absent object.
 	Rejected int `json:"Rejected"`
 	// Queued counts writes accepted into the queue; Applied those the
 	// scheduler applied; SkippedByCache the updates identical to the last
