@@ -163,7 +163,14 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 		}
 	}
 	write("Makefile", readFile(t, "../../Makefile"))
-	write("deploy/local/mocdc.yaml", docsConfig(t, readFile(t, "../../deploy/local/mocdc.yaml"), prefix, slot, d.port))
+	// The AD sink writes to an OU of its own in the local Samba DC.
+	ou := testenv.LocalAD(t).NewOU(t, "docs")
+	shipped := readFile(t, "../../deploy/local/mocdc.yaml")
+	if !strings.Contains(shipped, "OU=demo,OU=mocdc,") {
+		t.Fatal("deploy/local/mocdc.yaml has no OU=demo,OU=mocdc: update newDocsCheckout to the file")
+	}
+	shipped = strings.ReplaceAll(shipped, "OU=demo,OU=mocdc,${MOCDC_TEST_AD_BASE}", ou)
+	write("deploy/local/mocdc.yaml", docsConfig(t, shipped, prefix, slot, d.port))
 
 	// The env file as the services script writes it, then the test's own
 	// broker, and a database of its own for every *_DSN the configuration

@@ -20,6 +20,7 @@ import (
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/ad"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -72,9 +73,9 @@ type CaptureStatus struct {
 
 // SinkStatus is one sink: a mirror target or the ledger builder.
 type SinkStatus struct {
-	// Name is the mirror target's name, or "ledger".
+	// Name is the mirror target's name, "ledger" or "ad".
 	Name string `json:"name"`
-	// Kind is mirror or ledger.
+	// Kind is mirror, ledger or ad.
 	Kind    string `json:"kind"`
 	Dialect string `json:"dialect,omitempty"`
 	Group   string `json:"group"`
@@ -166,6 +167,9 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 	if cfg.Ledger.PrivateKeyFile != "" || cfg.Ledger.GroupID != "" {
 		st.Sinks = append(st.Sinks, SinkStatus{Name: "ledger", Kind: "ledger", Group: cfg.Ledger.Group(topics)})
 	}
+	if cfg.AD != nil {
+		st.Sinks = append(st.Sinks, SinkStatus{Name: "ad", Kind: "ad", Group: ad.GroupOf(*cfg.AD, topics)})
+	}
 	for i := range st.Sinks {
 		s := &st.Sinks[i]
 		wg.Add(1)
@@ -175,6 +179,8 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 			switch {
 			case s.Kind == "ledger" && kafkaErr == nil:
 				err = readLedger(ctx, adm, kopts, topics, s)
+			case s.Kind == "ad" && kafkaErr == nil:
+				err = readAD(ctx, adm, kopts, *cfg.AD, topics, s)
 			case kafkaErr == nil:
 				err = readMirror(ctx, adm, kopts, cfg, topics, i, readFile, s)
 			default:
@@ -334,6 +340,24 @@ func readLedger(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, topics e
 		return o.At, true
 	}
 	return fillLag(ctx, adm, kopts, ledger.Consumed(topics), pos, s)
+}
+
+// readAD fills s from the AD sink's position group, which the sink
+// commits whenever it has reconciled everything it has read.
+func readAD(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, c ad.Config, topics event.Topics, s *SinkStatus) error {
+	g := ad.PositionGroup(c, topics)
+	committed, err := adm.FetchOffsets(ctx, g)
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return fmt.Errorf("kafka: offsets of group %s: %w", g, err)
+	}
+	pos := func(topic string, p int32) (int64, bool) {
+		o, ok := committed.Lookup(topic, p)
+		if !ok || o.Err != nil || o.At < 0 {
+			return 0, false
+		}
+		return o.At, true
+	}
+	return fillLag(ctx, adm, kopts, topics.Objects(), pos, s)
 }
 
 func fillLag(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, topics []string, pos positionFunc, s *SinkStatus) error {

@@ -90,7 +90,7 @@ type Config struct {
 	// Default 2.
 	Workers int `yaml:"workers"`
 	// Group is the consumer group the instances split the persons with.
-	// Default "mocdc-ad".
+	// Default "<topic prefix>.ad" (GroupOf).
 	Group string `yaml:"group"`
 	// SessionTimeout: how soon a dead instance's persons move. Default 10s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
@@ -154,9 +154,6 @@ func (c *Config) Defaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 2
-	}
-	if c.Group == "" {
-		c.Group = "mocdc-ad"
 	}
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
@@ -149,9 +151,10 @@ func guidFilter(s string) (string, error) {
 // reader reads accounts; writer changes them. Both run on one bound
 // connection (not safe for concurrent use: one per worker).
 type directory struct {
-	cfg   *Config
-	conn  *ldap.Conn
-	attrs []string // attributes read per account
+	cfg    *Config
+	conn   *ldap.Conn
+	attrs  []string // attributes read per account
+	absent *absentGUIDs
 }
 
 func (d *directory) readAttrs(mapped []string) {
@@ -191,11 +194,61 @@ func (d *directory) byGUID(guid string) (*account, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.absent != nil && d.absent.has(guid) {
+		return nil, nil
+	}
 	as, err := d.search(d.cfg.BaseDN, ldap.ScopeWholeSubtree, f)
-	if err != nil || len(as) == 0 {
+	if err != nil {
 		return nil, err
 	}
+	if len(as) == 0 {
+		if d.absent != nil {
+			d.absent.add(guid)
+		}
+		return nil, nil
+	}
 	return as[0], nil
+}
+
+// absentGUIDs remembers objectGUIDs no account has, for a while: AD
+// assigns GUIDs, so one that is absent stays absent (unless an account is
+// restored from the recycle bin: hence the expiry). It spares a search per
+// dangling IT user link on every reconcile. Safe for concurrent use.
+type absentGUIDs struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]time.Time
+}
+
+func newAbsentGUIDs(ttl time.Duration) *absentGUIDs {
+	return &absentGUIDs{ttl: ttl, m: map[string]time.Time{}}
+}
+
+func (a *absentGUIDs) has(g string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.m[g]
+	if ok && time.Since(t) > a.ttl {
+		delete(a.m, g)
+		return false
+	}
+	return ok
+}
+
+func (a *absentGUIDs) add(g string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.m) > 200000 {
+		clear(a.m) // bounded memory
+	}
+	a.m[g] = time.Now()
+}
+
+// forget drops g (an account was just created or found with it).
+func (a *absentGUIDs) forget(g string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, g)
 }
 
 // byDN reads one account, nil when there is none.

@@ -40,6 +40,14 @@ func (s *Sink) worker(ctx context.Context) error {
 		if !ok {
 			return nil
 		}
+		if p == positionMarker {
+			s.queue.Done(p)
+			select {
+			case s.marker <- struct{}{}:
+			default:
+			}
+			continue
+		}
 		err := w.retrying(ctx, p)
 		s.queue.Done(p)
 		if err != nil {
@@ -94,7 +102,7 @@ func (w *work) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.dir = &directory{cfg: &w.s.cfg, conn: c}
+	w.dir = &directory{cfg: &w.s.cfg, conn: c, absent: w.s.absent}
 	w.dir.readAttrs(w.s.mapping.Attributes())
 	return nil
 }

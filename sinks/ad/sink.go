@@ -24,6 +24,15 @@ import (
 // AccountsTopic is the compacted topic of Links: <prefix>.ad.accounts.
 func AccountsTopic(t event.Topics) string { return prefix(t) + ".ad.accounts" }
 
+// GroupOf is the consumer group of cfg's instances: ad.group, default
+// "<topic prefix>.ad".
+func GroupOf(cfg Config, t event.Topics) string {
+	if cfg.Group != "" {
+		return cfg.Group
+	}
+	return prefix(t) + ".ad"
+}
+
 func prefix(t event.Topics) string {
 	if t.Prefix == "" {
 		return event.DefaultPrefix
@@ -63,12 +72,14 @@ type Sink struct {
 	links   *links
 	dl      *kgo.Client
 	limiter *limiter
+	absent  *absentGUIDs
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // person → commit time of the oldest unreconciled change
 	lettered map[string]bool      // person + reason dead-lettered already
 	resync   bool                 // a full resync waits for the view
 	day      mo.Date
+	marker   chan struct{}
 	sysUUID  string
 }
 
@@ -90,6 +101,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	cfg.Group = GroupOf(cfg, deps.Topics)
 	if deps.ReplicationFactor == 0 {
 		deps.ReplicationFactor = 1
 	}
@@ -103,7 +115,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
 		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
-		pending: map[string]time.Time{}, lettered: map[string]bool{}, limiter: newLimiter(cfg.RateLimit)}
+		pending: map[string]time.Time{}, lettered: map[string]bool{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
 	if cfg.Create != nil {
 		ts, err := compileSAM(cfg.Create.SAMAccountName)
 		if err != nil {
@@ -213,10 +225,56 @@ func (s *Sink) Run(ctx context.Context) error {
 		for i := 0; i < s.cfg.Workers; i++ {
 			g.Go(func() error { return s.worker(gctx) })
 		}
+		g.Go(func() error { s.commitPosition(gctx); return nil })
 		s.midnight(gctx)
 		return nil
 	})
 	return g.Wait()
+}
+
+// PositionGroup is the consumer group (without members) whose committed
+// offsets say up to where the sink has reconciled every object topic:
+// `mocdc status` reads its lag from them. "<group>.position".
+func PositionGroup(cfg Config, t event.Topics) string { return GroupOf(cfg, t) + ".position" }
+
+// positionMarker is the queue key that stands for "everything queued
+// before me has been taken": the position read when it was queued is then
+// committed (one reconcile in flight may still be running).
+const positionMarker = "\x00position"
+
+// commitPosition queues a marker every few seconds and commits the view's
+// position as read before it, as the offsets of PositionGroup, when a
+// worker takes it. Only for status: the sink itself never reads them (it
+// reconciles everyone at start).
+func (s *Sink) commitPosition(ctx context.Context) {
+	cl, err := kgo.NewClient(s.deps.KafkaOpts...)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	group := PositionGroup(s.cfg, s.deps.Topics)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		pos := s.follow.Position()
+		s.queue.Add(positionMarker)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.marker:
+		}
+		os := kadm.Offsets{}
+		for p, n := range pos {
+			os.AddOffset(p.Topic, p.Partition, n, -1)
+		}
+		if _, err := adm.CommitOffsets(ctx, group, os); err != nil && ctx.Err() == nil {
+			s.log.Debug("commit position for status failed", slog.Any("err", err))
+		}
+	}
 }
 
 func (s *Sink) ensureTopics(ctx context.Context) error {
@@ -254,9 +312,10 @@ func (s *Sink) touched(t view.Touch) {
 	for _, p := range t.Owners.Persons {
 		persons[p] = true
 	}
-	if len(t.Owners.Units) > 0 {
-		// A unit's name, path, manager or parent shows on the accounts of
-		// everyone in its subtree.
+	if len(t.Owners.Units) > 0 && (t.Type == mo.OrgUnit || t.Type == mo.Manager) {
+		// A unit's name, path, parent or manager shows on the accounts of
+		// everyone in its subtree. (An engagement or address of a unit
+		// shows only on its own person's account.)
 		for _, p := range s.v.PersonsInUnits(t.Owners.Units, now, true) {
 			persons[p] = true
 		}
@@ -402,5 +461,5 @@ func (s *Sink) Idle() bool {
 	s.mu.Lock()
 	n := len(s.pending)
 	s.mu.Unlock()
-	return n == 0 && s.queue.Idle()
+	return n == 0 && (s.queue.Idle() || s.queue.Len() == 1 && s.queue.Has(positionMarker))
 }

@@ -92,6 +92,13 @@ func (q *Queue) Len() int {
 	return len(q.order)
 }
 
+// Has reports whether key waits in the queue.
+func (q *Queue) Has(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued[key]
+}
+
 // Idle reports whether nothing waits and nothing is being processed.
 func (q *Queue) Idle() bool {
 	q.mu.Lock()
