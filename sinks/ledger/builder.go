@@ -97,7 +97,8 @@ func isPermanent(err error) bool {
 		errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
 		errors.Is(err, kerr.FencedInstanceID) ||
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) ||
-		errors.Is(err, kerr.TopicAuthorizationFailed) || errors.Is(err, kerr.GroupAuthorizationFailed)
+		errors.Is(err, kerr.TopicAuthorizationFailed) || errors.Is(err, kerr.GroupAuthorizationFailed) ||
+		errors.Is(err, kerr.ClusterAuthorizationFailed) || errors.Is(err, kerr.SaslAuthenticationFailed)
 }
 
 // Run builds the ledger until ctx is cancelled (then it finishes the open
@@ -125,18 +126,25 @@ func (b *Builder) Run(ctx context.Context) error {
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
-	if err := EnsureTopic(ctx, adm, b.deps.Topics.Ledger(), b.cfg.ReplicationFactor); err != nil {
-		return err
-	}
-	if err := ensureDeadLetterTopic(ctx, adm, b.deps.Topics.DeadLetter(), b.cfg.ReplicationFactor); err != nil {
-		return err
-	}
 
 	const minWait, maxWait = 500 * time.Millisecond, 30 * time.Second
 	wait := minWait
+	topicsReady := false
 	for {
 		started := time.Now()
-		err := b.session(ctx, adm)
+		var err error
+		if !topicsReady {
+			// Kafka unreachable is retried like any session failure; a
+			// ledger topic with the wrong settings is permanent.
+			err = EnsureTopic(ctx, adm, b.deps.Topics.Ledger(), b.cfg.ReplicationFactor)
+			if err == nil {
+				err = ensureDeadLetterTopic(ctx, adm, b.deps.Topics.DeadLetter(), b.cfg.ReplicationFactor)
+			}
+			topicsReady = err == nil
+		}
+		if topicsReady {
+			err = b.session(ctx, adm)
+		}
 		if ctx.Err() != nil {
 			b.leave(ctx, adm)
 			return nil
@@ -144,6 +152,12 @@ func (b *Builder) Run(ctx context.Context) error {
 		if isPermanent(err) {
 			if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.FencedInstanceID) {
 				return fmt.Errorf("another ledger builder with transactional id %q took over (only one may run): %w", b.txnID, err)
+			}
+			if errors.Is(err, kerr.SaslAuthenticationFailed) {
+				return fmt.Errorf("%w — Kafka refused the SASL login: check kafka.sasl (mechanism, user, password)", err)
+			}
+			if !errors.As(err, new(permanent)) && !errors.As(err, new(*ErrEventVersion)) {
+				return fmt.Errorf("%w — Kafka refused an operation: the ledger builder's principal needs the ACLs in docs/operations.md", err)
 			}
 			return err
 		}

@@ -38,7 +38,7 @@ func checkTopic(ctx context.Context, adm *kadm.Client, topic string) error {
 		return fmt.Errorf("describe ledger topic %s: %w", topic, d.Err)
 	}
 	if n := len(d.Partitions); n != 1 {
-		return fmt.Errorf("ledger topic %s has %d partitions: the chain needs exactly one; recreate it with one partition", topic, n)
+		return permanentf("ledger topic %s has %d partitions: the chain needs exactly one; recreate it with one partition", topic, n)
 	}
 	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
 	if err != nil {
@@ -54,7 +54,7 @@ func checkTopic(ctx context.Context, adm *kadm.Client, topic string) error {
 	want := map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 	for _, c := range rc.Configs {
 		if w, ok := want[c.Key]; ok && c.MaybeValue() != w {
-			return fmt.Errorf("ledger topic %s has %s=%s: an audit ledger must be kept forever; set %s=%s (kafka-configs --alter --entity-type topics --entity-name %s --add-config %s=%s)",
+			return permanentf("ledger topic %s has %s=%s: an audit ledger must be kept forever; set %s=%s (kafka-configs --alter --entity-type topics --entity-name %s --add-config %s=%s)",
 				topic, c.Key, c.MaybeValue(), c.Key, w, topic, c.Key, w)
 		}
 	}
@@ -207,4 +207,8 @@ func readHead(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, topic strin
 			return genesis(), nil
 		}
 	}
+}
+
+func permanentf(format string, args ...any) error {
+	return permanent{fmt.Errorf(format, args...)}
 }
