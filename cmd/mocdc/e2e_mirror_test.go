@@ -230,7 +230,7 @@ func TestMirrorEndToEnd(t *testing.T) {
 	for {
 		ok := true
 		for _, table := range tables {
-			want := oracle(t, e.pool, table)
+			want := oracleAt(t, e.pool, table, time.Now())
 			for name, read := range targets {
 				got := mirrorRows(t, read, name == "mariadb", table, oracleColumns(table))
 				if len(got) != len(want) {
@@ -246,7 +246,7 @@ func TestMirrorEndToEnd(t *testing.T) {
 	}
 	for _, table := range tables {
 		cols := oracleColumns(table)
-		want := oracle(t, e.pool, table)
+		want := oracleAt(t, e.pool, table, time.Now())
 		if len(want) == 0 {
 			t.Errorf("oracle %s is empty", table)
 		}
