@@ -37,8 +37,9 @@ type Deps struct {
 	// Now is the clock for validity ticks; nil is time.Now.
 	Now func() time.Time
 	// Policy, when set, redacts sensitive job functions and sets export
-	// titles before anything is published (capture/policy).
-	Policy *policy.Policy
+	// titles before anything is published (capture/policy), with Now as
+	// its clock ("valid today"). It must validate.
+	Policy *policy.Config
 	// Progress, when set, is told how the initial snapshot goes.
 	Progress Progress
 	// AfterCommit, when set, runs after each Kafka commit of streamed
@@ -85,9 +86,18 @@ func New(cfg Config, d Deps) (*Capture, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	return &Capture{
+	var pol *policy.Policy
+	if d.Policy != nil {
+		pc := *d.Policy
+		pc.Defaults()
+		if err := pc.Validate(); err != nil {
+			return nil, &permanentError{err}
+		}
+		pol = policy.New(pc, d.Now)
+	}
+	return &Capture{policy: pol,
 		cfg: cfg, pool: d.Pool, replCfg: d.ReplicationConfig, kopts: d.KafkaOpts, topics: d.Topics,
-		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress, afterCommit: d.AfterCommit, policy: d.Policy,
+		log: d.Logger, metrics: newMetrics(d.Registry), now: d.Now, progress: d.Progress, afterCommit: d.AfterCommit,
 		catalog: newCatalog(), vers: newVersions(cfg.VersionCache),
 	}, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/os2mo-cdc/mocdc/capture"
-	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 )
 
@@ -56,13 +55,9 @@ func newCapture(ctx context.Context, log *slog.Logger, cfg *Config, reg promethe
 		pool.Close()
 		return nil, nil, fmt.Errorf("store.dsn: %w", err)
 	}
-	var pol *policy.Policy
-	if cfg.Policy != nil {
-		pol = policy.New(*cfg.Policy, nil)
-	}
 	clog := log.With("component", "capture")
 	c, err := capture.New(cfg.Capture, capture.Deps{
-		Policy:            pol,
+		Policy:            cfg.Policy,
 		Pool:              pool,
 		ReplicationConfig: replCfg,
 		KafkaOpts:         kafkaOpts(cfg, clog),
