@@ -49,7 +49,7 @@ func TestMirrorTargetSelection(t *testing.T) {
 		{two, "", "pick one with --target"},
 		{two, "nope", `no target called "nope"; the configured targets are: bi, dwh`},
 		{&Config{}, "bi", "no mirror target is configured"},
-		{&Config{Mirrors: []mirror.Config{{Name: "x", Dialect: "oracle", DSN: "d"}}}, "x", `dialect "oracle": use postgres, mysql or mssql`},
+		{&Config{Mirrors: []mirror.Config{{Name: "x", Dialect: "oracle", DSN: "d"}}}, "x", `dialect "oracle": use postgres, mysql (also for MariaDB) or mssql`},
 		{&Config{Mirrors: []mirror.Config{{Name: "x", Dialect: "postgres", DSNFile: "/missing"}}}, "x", "dsn_file"},
 		{&Config{Mirrors: []mirror.Config{{Name: "x", Dialect: "postgres", DSN: "d"}, {Name: "x", Dialect: "mysql", DSN: "d"}}}, "x", "names must be unique"},
 	} {
