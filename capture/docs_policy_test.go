@@ -21,7 +21,11 @@ const docPolicy = "## Policy: sensitive job functions and export titles\n\n" +
 	"capture publishes a `tick` event (id `policy/<cause event id>/<engagement uuid>`, `changed`: `export_title`, `extension_3`) for each of the person's " +
 	"engagements whose export title depends on it, from the engagement's last published registration. " +
 	"Renaming a job-function class does not republish engagements (as in OS2mo, whose configurator reacts to engagement events only): their next event carries the new name in `export_title`; `export_title_source: job_function` tells a sink to read the class's name itself.\n\n" +
-	"**Changing the list.** A class added to `sensitive_job_functions` is withheld from every event published after capture restarts with the new configuration; " +
-	"what was published before stays on the topics. To purge it: stop capture and the sinks, delete the object topics (`mo.engagement`, `mo.association`, and the others to be safe), " +
-	"`mo.deadletter` and `mo._capture.checkpoint`, drop the replication slot (`SELECT pg_drop_replication_slot('mocdc')`), and start capture: it takes a new initial snapshot under the new policy. " +
-	"Then run every mirror once with `--rebuild`. The ledger (`mo.ledger`) holds field names, never values, and need not be rebuilt.\n\n"
+	"**Changing the list.** A class added to `sensitive_job_functions` is withheld from every event published after capture restarts with the new configuration " +
+	"(and the mirrors show it withheld from the next change of each engagement on); what was published before stays on the compacted topics. To purge it:\n\n" +
+	"1. stop capture and every sink;\n" +
+	"2. delete the object topics (`mo.person` … `mo.organisation`, one per MO type), `mo.deadletter` and `mo._capture.checkpoint`; keep `mo.ledger`, `mo.access` and `mo.actor`;\n" +
+	"3. drop the replication slot in the MO store: `SELECT pg_drop_replication_slot('mocdc')` (`capture.slot`);\n" +
+	"4. start capture: with no slot and no checkpoint it creates both and publishes a new initial snapshot under the new policy;\n" +
+	"5. start every mirror once with `--rebuild`, and delete the ledger builder's consumer group (`<prefix>.ledger-builder`, `ledger.group_id`) before starting it: " +
+	"snapshot events make no ledger entries, and the ledger itself holds field names, never values, so it is kept as it is.\n\n"
