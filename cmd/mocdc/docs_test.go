@@ -164,7 +164,8 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 	}
 	write("Makefile", readFile(t, "../../Makefile"))
 	// The AD sink writes to an OU of its own in the local Samba DC.
-	ou := testenv.LocalAD(t).NewOU(t, "docs")
+	localAD := testenv.LocalAD(t)
+	ou := localAD.NewOU(t, "docs")
 	shipped := readFile(t, "../../deploy/local/mocdc.yaml")
 	if !strings.Contains(shipped, "OU=demo,OU=mocdc,") {
 		t.Fatal("deploy/local/mocdc.yaml has no OU=demo,OU=mocdc: update newDocsCheckout to the file")
@@ -183,6 +184,8 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 		t.Fatalf("deploy/local/services env: %v", err)
 	}
 	env = fmt.Appendf(env, "# the test's own broker and databases\nexport MOCDC_TEST_KAFKA='%s'\n", brokers)
+	env = fmt.Appendf(env, "# the shared AD DC (the test writes to an OU of its own)\nexport %s='%s'\nexport %s='%s'\n",
+		testenv.EnvADCA, localAD.CAFile, testenv.EnvADPasswordFile, localAD.PasswordFile)
 	for _, name := range configDSNVars(readFile(t, "../../deploy/local/mocdc.yaml")) {
 		shared := regexp.MustCompile(`(?m)^export ` + name + `='(.*)'$`).FindStringSubmatch(string(env))
 		var dsn string
