@@ -168,12 +168,14 @@ func (m *Mirror) prepareMapping(ctx context.Context) error {
 		return fmt.Errorf("schedule the recompute: %w", err)
 	}
 	objects, _ := res.RowsAffected()
-	var day string
-	if err := tx.QueryRowContext(ctx, sqlReadMeta(d), "day").Scan(&day); err != nil {
-		return fmt.Errorf("read %s: %w", tMeta, err)
-	}
-	if _, err := tx.ExecContext(ctx, sqlSetMeta(d), openStart, "day", day); err != nil {
-		return fmt.Errorf("schedule the recompute: %w", err)
+	if objects > 0 { // a new target has nothing to recompute
+		var day string
+		if err := tx.QueryRowContext(ctx, sqlReadMeta(d), "day").Scan(&day); err != nil {
+			return fmt.Errorf("read %s: %w", tMeta, err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlSetMeta(d), openStart, "day", day); err != nil {
+			return fmt.Errorf("schedule the recompute: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
