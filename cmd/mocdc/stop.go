@@ -62,7 +62,11 @@ func (s *stopOrder) watch() {
 	s.started = time.Now()
 	s.mu.Unlock()
 	if s.parent.Err() == nil {
-		s.cancel() // a component failed: no draining
+		// A component failed: the others stop at once, no draining.
+		s.mu.Lock()
+		s.stand = s.where()
+		s.mu.Unlock()
+		s.cancel()
 		return
 	}
 	s.log.Info("stopping: capture first, then the sinks apply what it published",
@@ -150,7 +154,8 @@ func (s *stopOrder) stopped(err error) {
 	}
 	attrs := append([]any{slog.Duration("took", time.Since(s.started).Round(time.Millisecond))}, s.stand...)
 	if err != nil {
-		s.log.Error("stopped after a failure", append(attrs, slog.Any("err", err))...)
+		// main prints the error itself.
+		s.log.Info("stopped after a failure", attrs...)
 		return
 	}
 	s.log.Info("stopped", attrs...)

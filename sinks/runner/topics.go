@@ -16,31 +16,41 @@ import (
 // that does not exist is waited for, with a WARN naming it, for
 // Config.TopicWait: capture creates the topics at its first start, and
 // the broker creates none by itself. Past that, it is an error saying
-// what to check. A refused login or a missing right fails at once.
+// what to check. A refused login or a missing right fails at once; Kafka
+// not answering is waited for as long as it takes.
 func (r *Runner) waitTopics(ctx context.Context) error {
 	adm := kadm.NewClient(r.cl)
-	deadline := time.Now().Add(r.cfg.TopicWait)
-	warned := false
+	var deadline time.Time // from the first answer that topics are missing
+	warned, unreachable := false, false
 	for {
 		missing, err := missingTopics(ctx, adm, r.deps.Topics)
 		switch {
 		case err == nil && len(missing) == 0:
-			if warned {
-				r.log.Info("the topics exist now; consuming")
+			if warned || unreachable {
+				r.log.Info("the topics exist; consuming")
 			}
 			return nil
 		case err != nil && permanentKafka(err):
 			return fmt.Errorf("sink %s: %w (check kafka.sasl and the principal's ACLs: Read and Describe on the topics, Read on the group)", r.deps.Name, err)
 		case err != nil:
-			missing = []string{err.Error()}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sink %s: topics %s do not exist after %s: start capture (it creates them), or check kafka.topic_prefix", r.deps.Name, strings.Join(missing, ", "), r.cfg.TopicWait)
-		}
-		if !warned {
-			warned = true
-			r.log.Warn("waiting for topics that do not exist yet (capture creates them at its first start; check kafka.topic_prefix)",
-				slog.String("missing", strings.Join(missing, ", ")), slog.Duration("fails_after", r.cfg.TopicWait))
+			// Kafka does not answer: transient, waited for without a bound.
+			if !unreachable && ctx.Err() == nil {
+				r.log.Warn("Kafka is unreachable; retrying", slog.Any("err", err))
+			}
+			unreachable = true
+		default:
+			unreachable = false
+			if deadline.IsZero() {
+				deadline = time.Now().Add(r.cfg.TopicWait)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sink %s: topics %s do not exist after %s: start capture (it creates them), or check kafka.topic_prefix", r.deps.Name, strings.Join(missing, ", "), r.cfg.TopicWait)
+			}
+			if !warned {
+				warned = true
+				r.log.Warn("waiting for topics that do not exist yet (capture creates them at its first start; check kafka.topic_prefix)",
+					slog.String("missing", strings.Join(missing, ", ")), slog.Duration("fails_after", r.cfg.TopicWait))
+			}
 		}
 		select {
 		case <-ctx.Done():
