@@ -289,8 +289,8 @@ func TestRunnerWaitsForMissingTopicsThenFails(t *testing.T) {
 		t.Errorf("Run gave up after %s, want about TopicWait (3s)", took)
 	}
 	mu.Lock()
-	if !strings.Contains(logs.String(), "waiting for topics that do not exist yet") {
-		t.Errorf("no WARN about the missing topic; log:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "level=WARN msg=\"topics still do not exist") || !strings.Contains(logs.String(), wrong) {
+		t.Errorf("no WARN naming the missing topic; log:\n%s", logs.String())
 	}
 	mu.Unlock()
 

@@ -13,7 +13,8 @@ import (
 )
 
 // waitTopics returns once every topic the runner consumes exists. A topic
-// that does not exist is waited for, with a WARN naming it, for
+// that does not exist is waited for, with an INFO and later a WARN naming
+// it, for
 // Config.TopicWait: capture creates the topics at its first start, and
 // the broker creates none by itself. Past that, it is an error saying
 // what to check. A refused login or a missing right fails at once; Kafka
@@ -21,12 +22,12 @@ import (
 func (r *Runner) waitTopics(ctx context.Context) error {
 	adm := kadm.NewClient(r.cl)
 	var deadline time.Time // from the first answer that topics are missing
-	warned, unreachable := false, false
+	told, warned, unreachable := false, false, false
 	for {
 		missing, err := missingTopics(ctx, adm, r.deps.Topics)
 		switch {
 		case err == nil && len(missing) == 0:
-			if warned || unreachable {
+			if told || unreachable {
 				r.log.Info("the topics exist; consuming")
 			}
 			return nil
@@ -46,10 +47,16 @@ func (r *Runner) waitTopics(ctx context.Context) error {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("sink %s: topics %s do not exist after %s: start capture (it creates them), or check kafka.topic_prefix", r.deps.Name, strings.Join(missing, ", "), r.cfg.TopicWait)
 			}
-			if !warned {
+			// At a first start capture creates them within seconds: INFO
+			// first, a WARN only if they are still missing later.
+			switch {
+			case !told:
+				told = true
+				r.log.Info("waiting for capture to create the topics", slog.Int("missing", len(missing)), slog.Duration("fails_after", r.cfg.TopicWait))
+			case !warned && time.Until(deadline) < r.cfg.TopicWait*3/4:
 				warned = true
-				r.log.Warn("waiting for topics that do not exist yet (capture creates them at its first start; check kafka.topic_prefix)",
-					slog.String("missing", strings.Join(missing, ", ")), slog.Duration("fails_after", r.cfg.TopicWait))
+				r.log.Warn("topics still do not exist: is capture running, and is kafka.topic_prefix right?",
+					slog.String("missing", strings.Join(missing, ", ")), slog.Duration("fails_in", time.Until(deadline).Round(time.Second)))
 			}
 		}
 		select {
