@@ -1,10 +1,10 @@
 // Command os2syncdouble serves the OS2sync contract double (package
 // sinks/fk/fkdouble) on a local port, for `make run` and manual tests:
 //
-//	os2syncdouble --listen 127.0.0.1:58380 --cvr 29189846
+//	os2syncdouble --listen 127.0.0.1:61380 --cvr 29189846
 //
-// Point the fk sink's os2sync.url at http://127.0.0.1:58380/api and read
-// what FK Organisation holds with curl 127.0.0.1:58380/_double/state.
+// Point the fk sink's os2sync.url at http://127.0.0.1:61380/api and read
+// what FK Organisation holds with curl 127.0.0.1:61380/_double/state.
 package main
 
 import (
@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:58380", "address to serve on")
+	listen := flag.String("listen", "127.0.0.1:61380", "address to serve on")
 	cvr := flag.String("cvr", "", "default municipality CVR (overrides the CVR header, as OS2sync's DefaultMunicipality)")
 	apiKey := flag.String("api-key", os.Getenv("OS2SYNC_API_KEY"), "required apiKey header (default $OS2SYNC_API_KEY; empty: none)")
 	applyEvery := flag.Duration("apply-every", 200*time.Millisecond, "how often the queue is applied")

@@ -204,7 +204,7 @@ func (c *Config) Validate() error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("fk."+format, a...)) }
 	o := c.OS2sync
 	if o.URL == "" {
-		bad("os2sync.url is empty: set OS2sync's API base, e.g. https://os2sync.kommune.dk/api (or http://127.0.0.1:58380/api for the local double)")
+		bad("os2sync.url is empty: set OS2sync's API base, e.g. https://os2sync.kommune.dk/api (or http://127.0.0.1:61380/api for the local double)")
 	} else if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("os2sync.url %q is not an http(s) URL with a host", o.URL)
 	}
