@@ -318,6 +318,17 @@ func (c *Config) checkFiles(readFile func(string) ([]byte, error)) error {
 			errs = append(errs, fmt.Errorf("mirrors[%d] (%s): dsn_file %s is empty: write the target's DSN into it", i, m.Name, m.DSNFile))
 		}
 	}
+	if c.FK != nil {
+		o := c.FK.OS2sync
+		for key, f := range map[string]string{"api_key_file": o.APIKeyFile, "tls.ca_file": o.TLS.CAFile, "tls.cert_file": o.TLS.CertFile, "tls.key_file": o.TLS.KeyFile} {
+			if f == "" {
+				continue
+			}
+			if _, err := readFile(f); err != nil {
+				errs = append(errs, fmt.Errorf("fk.os2sync.%s: %w: create the file or fix the path", key, err))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

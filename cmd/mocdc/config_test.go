@@ -167,6 +167,9 @@ func TestConfigCheckShippedExamples(t *testing.T) {
 		"MOCDC_MIRROR_PG_DSN": "postgres://mirror@db/mirror", "MOCDC_MIRROR_LINE_DSN": "postgres://mirror@db/mirror_line", "MOCDC_MIRROR_MYSQL_DSN": "root@tcp(db:3306)/mirror",
 		"MIRROR_BI_DSN": "postgres://bi@db/mirror", "MIRROR_DWH_PASSWORD": "hemmelig",
 		"MOCDC_KAFKA_CA_FILE": "testdata/example-ca.pem", "MOCDC_KAFKA_PASSWORD": "hemmelig",
+		"MOCDC_OS2SYNC_URL": "http://127.0.0.1:61380/api", "MOCDC_OS2SYNC_CVR": "29189846", "MOCDC_OS2SYNC_API_KEY": "k", "OS2SYNC_API_KEY": "k",
+		"MOCDC_TEST_AD_URL": "ldaps://127.0.0.1:636", "MOCDC_TEST_AD_CA": "testdata/example-ca.pem", "MOCDC_TEST_AD_BIND_DN": "CN=Administrator,CN=Users,DC=mocdc,DC=test",
+		"MOCDC_TEST_AD_PASSWORD_FILE": "testdata/example-ca.pem", "MOCDC_TEST_AD_BASE": "DC=mocdc,DC=test",
 	} {
 		t.Setenv(name, v)
 	}
@@ -176,7 +179,7 @@ func TestConfigCheckShippedExamples(t *testing.T) {
 	// Every yaml example; one that shows a section only gets the broker
 	// list every configuration needs.
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
-	for _, doc := range []string{"../../README.md", "../../docs/mirror.md", "../../docs/events.md"} {
+	for _, doc := range []string{"../../README.md", "../../docs/mirror.md", "../../docs/events.md", "../../docs/fk.md"} {
 		ms := block.FindAllStringSubmatch(readFile(t, doc), -1)
 		if ms == nil {
 			t.Fatalf("%s: no yaml example", doc)

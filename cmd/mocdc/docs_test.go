@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
+	"github.com/os2mo-cdc/mocdc/sinks/fk/fkdouble"
 )
 
 // TestDocsCommandsAfterMakeRun runs the shell blocks of README.md and
@@ -201,6 +203,12 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 		}
 		env = fmt.Appendf(env, "export %s='%s'\n", name, dsn)
 	}
+	// FK Organisation: a double of the test's own, not the shared one.
+	fkd := fkdouble.New(fkdouble.Config{APIKey: "local-os2sync-key"})
+	t.Cleanup(fkd.Close)
+	fks := httptest.NewServer(fkd.Handler())
+	t.Cleanup(fks.Close)
+	env = fmt.Appendf(env, "export MOCDC_OS2SYNC_URL='%s/api'\n", fks.URL)
 	write(".mocdc/env", string(env))
 
 	// What `make run` does before it starts mocdc.
