@@ -169,8 +169,11 @@ func (s *Sink) diffOwner(p *pass, kind, owner string, resync bool) (ups, dels []
 		w.key = k
 		if other, ok := s.claims[k]; ok && other != owner {
 			s.m.skipped.WithLabelValues("duplicate_fk_uuid").Inc()
-			s.log.Error("two MO objects map to one FK uuid; the second is not sent until the first lets go of it",
-				slog.String("fk_uuid", w.fkUUID), slog.String("kind", kind), slog.String("uuid", owner), slog.String("holder", other))
+			if c := k + " " + owner; !s.reported[c] { // once per process, not at every render
+				s.reported[c] = true
+				s.log.Error("two MO objects map to one FK uuid (fix it in MO: two accounts with one objectGUID, or one FK IT user for two); the second is not sent until the first lets go of it",
+					slog.String("fk_uuid", w.fkUUID), slog.String("kind", kind), slog.String("uuid", owner), slog.String("holder", other))
+			}
 			delete(want, k)
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -54,13 +55,15 @@ type Sink struct {
 	cl   *Client
 	st   *store
 
-	mu      sync.Mutex
-	busy    bool // a reconcile is running (under mu)
-	dirty   *dirtySet
-	wake    chan struct{}
-	claims  map[string]string // FK object key → owner whose latest render has it
-	stateMu sync.Mutex        // guards st while a stage sends concurrently
-	passes  atomic.Int64
+	mu     sync.Mutex
+	busy   bool // a reconcile is running (under mu)
+	dirty  *dirtySet
+	wake   chan struct{}
+	claims map[string]string // FK object key → owner whose latest render has it
+	// reported holds the duplicate FK uuids already logged ("key owner").
+	reported map[string]bool
+	stateMu  sync.Mutex // guards st while a stage sends concurrently
+	passes   atomic.Int64
 }
 
 // Passes returns how many reconciles completed and were committed since
@@ -108,7 +111,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 		deps.FullInterval = time.Hour
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger, m: newMetrics(deps.Registry), v: view.New(),
-		dirty: newDirty(), wake: make(chan struct{}, 1), claims: map[string]string{}}
+		dirty: newDirty(), wake: make(chan struct{}, 1), claims: map[string]string{}, reported: map[string]bool{}}
 	cl, err := NewClient(cfg.OS2sync, s.m)
 	if err != nil {
 		return nil, err
@@ -190,6 +193,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer st.close()
 	s.log.Info("fk sink started", slog.String("os2sync", s.cfg.OS2sync.URL), slog.String("state_topic", s.cfg.StateTopic),
 		slog.Int("fk_objects_sent_before", len(st.entries)), slog.Bool("resync", s.deps.Resync), slog.Bool("dry_run", s.cfg.DryRun))
+	if err := s.waitTopics(ctx, kadm.NewClient(st.cl)); err != nil {
+		return nil
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.fol.Run(ctx) })
 	g.Go(func() error {
