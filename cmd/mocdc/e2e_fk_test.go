@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -138,6 +140,9 @@ func TestFKEndToEnd(t *testing.T) {
 	if n := double.Stats().Total() - before; n != 0 {
 		t.Errorf("a restart (replay from offset 0) sent %d requests, want 0: %v", n, double.Stats().Requests)
 	}
+
+	// mocdc status sees the sink caught up (its position follows while idle).
+	waitForStatus(t, e, sinkConfig)
 
 	// Measure: churn without kills.
 	marks, _ := e.marks()
@@ -320,4 +325,28 @@ func scrape(t *testing.T, port string) histogram {
 		}
 	}
 	return h
+}
+
+// waitForStatus waits until `mocdc status --json` shows the fk row with
+// lag 0 and no error.
+func waitForStatus(t *testing.T, e *e2e, config string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for time.Now().Before(deadline) {
+		out, _ := exec.Command(e.bin, "status", "--config", config, "--json").Output()
+		var st Status
+		if json.Unmarshal(out, &st) == nil {
+			for _, s := range st.Sinks {
+				if s.Kind == "fk" {
+					last = fmt.Sprintf("%+v", s)
+					if s.Error == "" && s.Lag != nil && *s.Lag == 0 {
+						return
+					}
+				}
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("mocdc status did not show the fk sink caught up within a minute; last row: %s", last)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/ad"
+	"github.com/os2mo-cdc/mocdc/sinks/fk"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -73,9 +74,10 @@ type CaptureStatus struct {
 
 // SinkStatus is one sink: a mirror target or the ledger builder.
 type SinkStatus struct {
-	// Name is the mirror target's name, "ledger" or "ad".
+	// Name is the mirror target's name, "ledger", "ad" or "fk".
 	Name string `json:"name"`
-	// Kind is mirror, ledger or ad.
+	// Kind is mirror, ledger, ad or fk (which reads without a consumer
+	// group: Group is empty and Instances unknown).
 	Kind    string `json:"kind"`
 	Dialect string `json:"dialect,omitempty"`
 	Group   string `json:"group"`
@@ -170,6 +172,9 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 	if cfg.AD != nil {
 		st.Sinks = append(st.Sinks, SinkStatus{Name: "ad", Kind: "ad", Group: ad.GroupOf(*cfg.AD, topics)})
 	}
+	if cfg.FK != nil {
+		st.Sinks = append(st.Sinks, SinkStatus{Name: "fk", Kind: "fk"})
+	}
 	for i := range st.Sinks {
 		s := &st.Sinks[i]
 		wg.Add(1)
@@ -181,6 +186,8 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 				err = readLedger(ctx, adm, kopts, topics, s)
 			case s.Kind == "ad" && kafkaErr == nil:
 				err = readAD(ctx, adm, kopts, *cfg.AD, topics, s)
+			case s.Kind == "fk" && kafkaErr == nil:
+				err = readFK(ctx, adm, kopts, *cfg.FK, topics, s)
 			case kafkaErr == nil:
 				err = readMirror(ctx, adm, kopts, cfg, topics, i, readFile, s)
 			default:
@@ -358,6 +365,20 @@ func readAD(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, c ad.Config,
 		return o.At, true
 	}
 	return fillLag(ctx, adm, kopts, topics.Objects(), pos, s)
+}
+
+// readFK fills s from the view position the fk sink commits to its state
+// topic with what it sent (and every few seconds while idle).
+func readFK(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, c fk.Config, topics event.Topics, s *SinkStatus) error {
+	committed, _, err := fk.CommittedPosition(ctx, kopts, c.StateTopic)
+	if err != nil {
+		return fmt.Errorf("kafka: fk state topic %s: %w", c.StateTopic, err)
+	}
+	pos := func(topic string, p int32) (int64, bool) {
+		n, ok := committed[topic][p]
+		return n, ok
+	}
+	return fillLag(ctx, adm, kopts, fk.FollowedTopics(topics), pos, s)
 }
 
 func fillLag(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, topics []string, pos positionFunc, s *SinkStatus) error {

@@ -69,8 +69,6 @@ type Config struct {
 	PhoneAddressTypes    []string `yaml:"phone_address_types"`
 	LandlineAddressTypes []string `yaml:"landline_address_types"`
 
-	// Group is the Kafka consumer group. Default "mocdc-fk".
-	Group string `yaml:"group"`
 	// TransactionalID of the producer that writes the state topic; one
 	// sink process per value runs at a time (a new one fences the old).
 	// Default "<topic prefix>.fk".
@@ -151,9 +149,6 @@ func (c *Config) Defaults(topicPrefix string) {
 	}
 	if c.JobTitleField == "" {
 		c.JobTitleField = "extension_3"
-	}
-	if c.Group == "" {
-		c.Group = "mocdc-fk"
 	}
 	if c.TransactionalID == "" {
 		c.TransactionalID = topicPrefix + ".fk"

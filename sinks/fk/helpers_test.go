@@ -50,8 +50,28 @@ func newEnv(t *testing.T) *env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopics(ctx, 2, -1, map[string]*string{"cleanup.policy": ptrTo("compact")}, names...); err != nil {
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopics(ctx, 2, -1, map[string]*string{"cleanup.policy": ptrTo("compact")}, names...); err != nil {
 		t.Fatal(err)
+	}
+	// Wait until the broker serves them (a loaded machine takes a moment).
+	for {
+		md, err := adm.Metadata(ctx, names...)
+		ready := err == nil
+		for _, n := range names {
+			td, ok := md.Topics[n]
+			ready = ready && ok && td.Err == nil && len(td.Partitions) == 2
+			for _, p := range td.Partitions {
+				ready = ready && p.Err == nil && p.Leader >= 0
+			}
+		}
+		if ready {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topics not served within a minute: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	e.double = fkdouble.New(fkdouble.Config{APIKey: "k3y", ApplyEvery: 10 * time.Millisecond})
 	t.Cleanup(e.double.Close)
@@ -68,7 +88,6 @@ func (e *env) config() Config {
 		ExcludedUnits:     []string{unitExcluded},
 		HierarchyLabels:   []string{"Linjeorganisation"},
 		IgnoredUnitLevels: []string{"ignored-level"},
-		Group:             e.topics.Prefix + "-fk",
 		TransactionalID:   e.topics.Prefix + "-fk",
 		StateTopic:        e.topics.Prefix + "._fk.state",
 		Batch:             BatchConfig{MaxWait: 20 * time.Millisecond},

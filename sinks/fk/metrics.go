@@ -41,6 +41,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "MO persons and units re-rendered and compared with what FK was sent."}),
 		commitToFK: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_fk_commit_to_fk_seconds",
 			Help:    "From the MO commit of a change to OS2sync accepting the write it caused.",
-			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+			Buckets: prometheus.ExponentialBuckets(0.005, 1.5, 22)}),
 	}
 }

@@ -64,6 +64,9 @@ type Sink struct {
 	reported map[string]bool
 	stateMu  sync.Mutex // guards st while a stage sends concurrently
 	passes   atomic.Int64
+	// lastPosition is when the view position was last committed.
+	lastPosition time.Time
+	committedPos map[view.Partition]int64
 }
 
 // Passes returns how many reconciles completed and were committed since
@@ -219,10 +222,21 @@ func (s *Sink) loop(ctx context.Context) error {
 	lastFull := time.Now()
 	for attempt := 0; ; {
 		if !full {
-			if err := s.waitDirty(ctx, lastFull); err != nil {
+			idle, err := s.waitDirty(ctx, lastFull)
+			if err != nil {
 				return nil
 			}
+			if idle {
+				// Nothing to reconcile: only let the position follow.
+				if err := s.commitAt(ctx, s.fol.Position()); err != nil && errors.As(err, new(permanentError)) {
+					return err
+				}
+				continue
+			}
 		}
+		// The position before the dirty set is taken: every event below it
+		// is in this reconcile or an earlier one.
+		pos := s.fol.Position()
 		s.mu.Lock()
 		d := s.dirty
 		s.dirty, s.busy = newDirty(), true
@@ -232,7 +246,7 @@ func (s *Sink) loop(ctx context.Context) error {
 		}
 		writes, err := s.reconcile(ctx, d, resync)
 		if err == nil {
-			err = s.commit(ctx)
+			err = s.commitAt(ctx, pos)
 		}
 		s.mu.Lock()
 		s.busy = false
@@ -269,8 +283,9 @@ func (s *Sink) loop(ctx context.Context) error {
 }
 
 // waitDirty blocks until something is dirty and Batch.MaxWait passed
-// since it became so, or a full reconcile is due.
-func (s *Sink) waitDirty(ctx context.Context, lastFull time.Time) error {
+// since it became so, or a full reconcile is due; or, with idle true,
+// until the view position moved and was not committed for a while.
+func (s *Sink) waitDirty(ctx context.Context, lastFull time.Time) (idle bool, err error) {
 	for {
 		s.mu.Lock()
 		d := s.dirty
@@ -280,23 +295,45 @@ func (s *Sink) waitDirty(ctx context.Context, lastFull time.Time) error {
 		if !empty {
 			wait := s.cfg.Batch.MaxWait - time.Since(first)
 			if wait <= 0 {
-				return nil
+				return false, nil
 			}
 			due = min(due, wait)
 		}
 		if due <= 0 {
-			return nil
+			return false, nil
+		}
+		if empty && s.positionMoved() {
+			if wait := 5*time.Second - time.Since(s.lastPosition); wait <= 0 {
+				return true, nil
+			} else {
+				due = min(due, wait)
+			}
 		}
 		t := time.NewTimer(due)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-s.wake:
 		case <-t.C:
 		}
 		t.Stop()
 	}
+}
+
+// positionMoved reports whether the view read past the last committed
+// position.
+func (s *Sink) positionMoved() bool {
+	cur := s.fol.Position()
+	if len(cur) != len(s.committedPos) {
+		return true
+	}
+	for p, n := range cur {
+		if s.committedPos[p] != n {
+			return true
+		}
+	}
+	return false
 }
 
 func merge(a, b *dirtySet) *dirtySet {
@@ -320,22 +357,31 @@ func merge(a, b *dirtySet) *dirtySet {
 	return out
 }
 
-// commit makes what was sent durable, retrying until it succeeds (a
-// fenced producer is returned at once).
-func (s *Sink) commit(ctx context.Context) error {
+// commit makes what was sent durable, with the view's position now.
+func (s *Sink) commit(ctx context.Context) error { return s.commitAt(ctx, s.fol.Position()) }
+
+// commitAt makes what was sent durable, retrying until it succeeds (a
+// fenced producer is returned at once). The view position goes with it,
+// and alone every few seconds while nothing is written, so that `mocdc
+// status` sees an idle sink caught up.
+func (s *Sink) commitAt(ctx context.Context, at map[view.Partition]int64) error {
 	if s.cfg.DryRun {
 		return nil
 	}
 	pos := map[string]map[int32]int64{}
-	for p, n := range s.fol.Position() {
+	for p, n := range at {
 		if pos[p.Topic] == nil {
 			pos[p.Topic] = map[int32]int64{}
 		}
 		pos[p.Topic][p.Partition] = n
 	}
+	force := time.Since(s.lastPosition) > 5*time.Second
 	for attempt := 0; ; attempt++ {
-		err := s.st.commit(ctx, pos)
+		err := s.st.commit(ctx, pos, force)
 		if err == nil {
+			if force {
+				s.lastPosition, s.committedPos = time.Now(), at
+			}
 			return nil
 		}
 		var p permanentError

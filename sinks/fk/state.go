@@ -199,8 +199,8 @@ func (s *store) deadLetter(key string, v []byte) {
 // commit writes the pending entries, dead letters and position in one
 // transaction. On error nothing of it is kept and pending stays for the
 // next try; a fenced producer (another fk sink took over) is permanent.
-func (s *store) commit(ctx context.Context, position map[string]map[int32]int64) error {
-	if len(s.pending) == 0 && len(s.dead) == 0 {
+func (s *store) commit(ctx context.Context, position map[string]map[int32]int64, force bool) error {
+	if len(s.pending) == 0 && len(s.dead) == 0 && !force {
 		return nil
 	}
 	recs := make([]*kgo.Record, 0, len(s.pending)+len(s.dead)+1)
@@ -238,6 +238,49 @@ func (s *store) commit(ctx context.Context, position map[string]map[int32]int64)
 }
 
 func (s *store) close() { s.cl.Close() }
+
+// CommittedPosition reads the view position the fk sink last committed to its state
+// topic: per object topic and partition, the next offset it had read and
+// reconciled. ok is false when the sink never committed one. For `mocdc
+// status`; it reads the whole (compacted) state topic.
+func CommittedPosition(ctx context.Context, opts []kgo.Opt, stateTopic string) (pos map[string]map[int32]int64, ok bool, err error) {
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, stateTopic)
+	if err != nil {
+		return nil, false, fmt.Errorf("list offsets of %s: %w", stateTopic, err)
+	}
+	end, found := ends.Lookup(stateTopic, 0)
+	if !found || end.Err != nil || end.Offset == 0 {
+		return nil, false, nil
+	}
+	rd, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{stateTopic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rd.Close()
+	for next := int64(0); next < end.Offset; {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, false, fmt.Errorf("read %s: %w", stateTopic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			next = r.Offset + 1
+			if !r.Attrs.IsControl() && string(r.Key) == positionKey && r.Value != nil {
+				var p map[string]map[int32]int64
+				if json.Unmarshal(r.Value, &p) == nil {
+					pos, ok = p, true
+				}
+			}
+		})
+	}
+	return pos, ok, nil
+}
 
 // permanentError ends the sink: retrying cannot fix it.
 type permanentError struct{ error }

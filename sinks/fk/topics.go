@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
 )
 
 // waitTopics returns once every followed object topic exists: the view's
@@ -16,10 +18,7 @@ import (
 // later would only be seen at the client's next metadata refresh, minutes
 // on). It waits without bound, with one WARN naming what is missing.
 func (s *Sink) waitTopics(ctx context.Context, adm *kadm.Client) error {
-	want := make([]string, len(followed))
-	for i, t := range followed {
-		want[i] = s.deps.Topics.Object(t)
-	}
+	want := FollowedTopics(s.deps.Topics)
 	warned := false
 	for {
 		mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -51,4 +50,13 @@ func (s *Sink) waitTopics(ctx context.Context, adm *kadm.Client) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// FollowedTopics lists the object topics the fk sink reads.
+func FollowedTopics(t event.Topics) []string {
+	out := make([]string, len(followed))
+	for i, typ := range followed {
+		out[i] = t.Object(typ)
+	}
+	return out
 }
