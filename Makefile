@@ -29,7 +29,7 @@ CONFIG := deploy/local/mocdc.yaml
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.mocdc/*' 2>/dev/null) $(wildcard go.mod go.sum)
 NEED_ENV = [ -f "$(ENV_FILE)" ] || { echo "no $(ENV_FILE): start the services first (make run, or make services)" >&2; exit 1; }
 
-.PHONY: services services-down services-status test run bench build vet status verify config-check
+.PHONY: services services-down services-status test test-clean run bench build vet status verify config-check
 
 # Start (or reuse) the local services; quick when they already run.
 services:
@@ -45,6 +45,13 @@ services-status:
 # test (never skips it) when the env is missing. -p 2: two cores.
 test: services
 	. "$(ENV_FILE)" && go test -count=1 -p 2 -timeout 25m ./...
+
+# Remove what killed test runs left behind (their cleanup never ran): the
+# Kafka topics and groups, PostgreSQL and MariaDB databases that
+# deploy/local/testenv makes. Also those of tests running now: run it only
+# when no test runs.
+test-clean: services
+	. "$(ENV_FILE)" && go run ./deploy/local/testenv/sweep
 
 # The main job: the local MO store with a demo municipality and live
 # changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.

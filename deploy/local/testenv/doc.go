@@ -26,4 +26,7 @@
 //     and transactional ids; cleanup deletes the topics and groups that start
 //     with it.
 //   - NewMySQLDB: a fresh utf8mb4 database; cleanup drops it.
+//
+// Sweep (`make test-clean`) removes all of these at once, for what killed
+// test runs left behind.
 package testenv

@@ -299,3 +299,30 @@ func TestMySQL(t *testing.T) {
 		t.Fatalf("database %s still exists after cleanup", name)
 	}
 }
+
+// TestSweepMatchesWhatHelpersMake: Sweep's patterns match the names the
+// helpers make (a topic prefix with "-" or ".", a database) and nothing a
+// user makes (make run's mo, mirror, mocdc-mirror-pg, mo.person).
+func TestSweepMatchesWhatHelpersMake(t *testing.T) {
+	prefix := "t" + randomHex(t, 6) + "-"
+	for _, n := range []string{prefix + "roundtrip", strings.TrimSuffix(prefix, "-") + ".person", prefix + "mo.ledger"} {
+		if !testTopic.MatchString(n) {
+			t.Errorf("Sweep would leave topic %s", n)
+		}
+	}
+	for _, n := range []string{uniqueName(t, "capture"), uniqueName(t, "docs_MOCDC_MO_DSN"), uniqueName(t, "0weird-name")} {
+		if !testDatabase.MatchString(n) {
+			t.Errorf("Sweep would leave database %s", n)
+		}
+	}
+	for _, n := range []string{"mo.person", "mo._capture.checkpoint", "mocdc-mirror-pg", "mo.ledger-builder", "terms.of-use"} {
+		if testTopic.MatchString(n) {
+			t.Errorf("Sweep would delete topic or group %s", n)
+		}
+	}
+	for _, n := range []string{"mo", "mirror", "postgres", "mirror_line", "adsmoke", "mysql"} {
+		if testDatabase.MatchString(n) {
+			t.Errorf("Sweep would drop database %s", n)
+		}
+	}
+}
