@@ -29,7 +29,7 @@ CONFIG := deploy/local/mocdc.yaml
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.mocdc/*' 2>/dev/null) $(wildcard go.mod go.sum)
 NEED_ENV = [ -f "$(ENV_FILE)" ] || { echo "no $(ENV_FILE): start the services first (make run, or make services)" >&2; exit 1; }
 
-.PHONY: services services-down services-status test test-clean run bench build vet status verify config-check
+.PHONY: services services-down services-status test test-clean run bench build vet status verify config-check chaos
 
 # Start (or reuse) the local services; quick when they already run.
 services:
@@ -81,6 +81,19 @@ $(MOCDC): $(GO_SOURCES)
 # Throughput and latency figures; see bench/results.md for what each means
 # and the scenario commands (go run ./bench capture|bigtxn|latency) behind
 # the headline ones. The latency run takes about a minute and a half.
+# Faults injected at random while MO churns, then every invariant checked
+# against the MO store (cmd/mocdc/chaos_test.go); the seed is printed so a
+# failure replays: make chaos DURATION=30m SEED=42. The report is written to
+# $(MOCDC_DATA)/chaos-report.md. A shorter run (every fault kind at least
+# once, about 5 minutes in all) is part of make test.
+DURATION ?= 30m
+SEED ?= 0
+chaos: services
+	rc=0; . "$(ENV_FILE)" && go test -count=1 -v -timeout 0 -run '^TestChaos$$' ./cmd/mocdc \
+		-args -chaos.duration=$(DURATION) -chaos.seed=$(SEED) -chaos.report=$(MOCDC_DATA)/chaos-report.md \
+		| grep --line-buffered -E '^(--- |ok|FAIL|PASS)|chaos:|invariant broken|fault "' || rc=$$?; \
+	[ -f $(MOCDC_DATA)/chaos-report.md ] && cat $(MOCDC_DATA)/chaos-report.md; exit $$rc
+
 bench: services
 	. "$(ENV_FILE)" && go run ./bench capture -persons 3000 -changes 8000
 	. "$(ENV_FILE)" && go run ./bench latency -rate 500 -duration 30s

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -55,37 +54,7 @@ func mirrorRows(t *testing.T, q func(string) ([][]*string, error), mysqlQuoting 
 // NULL and "" are the same (the export writes "" for an absent title).
 func compare(t *testing.T, target, table string, cols []string, want, got map[string][]string) {
 	t.Helper()
-	norm := func(v string) string {
-		switch v {
-		case "NULL":
-			return ""
-		case "1":
-			return "true"
-		case "0":
-			return "false"
-		}
-		return v
-	}
-	var diffs []string
-	for u, w := range want {
-		g, ok := got[u]
-		if !ok {
-			diffs = append(diffs, fmt.Sprintf("missing %s %v", u, w))
-			continue
-		}
-		for i := range w {
-			if norm(w[i]) != norm(g[i]) {
-				diffs = append(diffs, fmt.Sprintf("%s.%s = %q, want %q", u, cols[i+1], g[i], w[i]))
-			}
-		}
-	}
-	for u := range got {
-		if _, ok := want[u]; !ok {
-			diffs = append(diffs, fmt.Sprintf("extra row %s %v", u, got[u]))
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 0 {
+	if diffs := diffRows(cols, want, got); len(diffs) > 0 {
 		n := min(len(diffs), 8)
 		t.Errorf("%s %s: %d differences (of %d rows), e.g.:\n  %s", target, table, len(diffs), len(want), strings.Join(diffs[:n], "\n  "))
 	}

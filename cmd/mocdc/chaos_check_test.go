@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/sinks/ledger"
+)
+
+// invariant is one line of the chaos report.
+type invariant struct {
+	name   string
+	held   bool
+	detail string
+}
+
+type chaosInvariantsInput struct {
+	marks        map[string]int64
+	readsBefore  int64
+	mirrorDBs    map[string]*sql.DB
+	pgMirrorDSN  string
+	myMirrorDSN  string
+	procs        map[string]*supervised
+	drainStart   time.Time
+	ledgerConfig string
+	statusConfig string
+}
+
+// chaosCheck checks every invariant after the drain, each computed from
+// the MO store with plain SQL (the oracle) or from Kafka as it is, never by
+// the sinks' own code.
+func chaosCheck(t *testing.T, ctx context.Context, e *e2e, in chaosInvariantsInput) []invariant {
+	var out []invariant
+	add := func(name string, held bool, format string, args ...any) {
+		out = append(out, invariant{name, held, fmt.Sprintf(format, args...)})
+	}
+
+	// 1. Every mirror table the oracle covers equals it, in both mirrors.
+	pgPool, err := pgxpool.New(ctx, in.pgMirrorDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgPool.Close()
+	targets := map[string]func(string) ([][]*string, error){"postgres": pgQuery(pgPool), "mariadb": sqlQuery(in.mirrorDBs["my"])}
+	var tables []string
+	for table := range oracleQueries {
+		tables = append(tables, table)
+	}
+	sort.Strings(tables)
+	var diffs []string
+	rows := 0
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		diffs, rows = nil, 0
+		for _, table := range tables {
+			q := oracleQueries[table]
+			want := oracle(t, e.pool, table)
+			rows += len(want)
+			for _, name := range []string{"postgres", "mariadb"} {
+				got := mirrorRows(t, targets[name], name == "mariadb", table, q.columns)
+				if d := diffRows(q.columns, want, got); len(d) > 0 {
+					diffs = append(diffs, fmt.Sprintf("%s %s: %d differences, first: %s", name, table, len(d), d[0]))
+				}
+			}
+		}
+		if len(diffs) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	add("mirror tables (PostgreSQL and MariaDB, actual state) equal the SQL oracle over the LoRa tables", len(diffs) == 0,
+		"%d tables, %d oracle rows each mirror; %s", len(tables), rows, firstOr(diffs, "no difference"))
+
+	// 2. The ledger: one write entry per registration after the snapshot,
+	// one read entry per access-log operation, in source order per object,
+	// and the chain verifies.
+	want := e.regsAfter(in.marks)
+	_, readsAfter := e.marks()
+	wantReads := int(readsAfter - in.readsBefore)
+	var recs []*ledger.Record
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		recs, err = ledger.Query(ctx, e.kafka(), e.prefix+".ledger", ledger.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) >= len(want)+wantReads || time.Now().After(deadline) {
+			break
+		}
+	}
+	seen := map[string]int{}
+	reads, disorder := 0, 0
+	lastReg := map[string]int64{}
+	for _, r := range recs {
+		en := r.Entry
+		if en.Kind == "read" {
+			reads++
+			continue
+		}
+		seen[en.Source.Event]++
+		var class string
+		var id int64
+		fmt.Sscanf(strings.ReplaceAll(en.Source.Event, "/", " "), "reg %s %d", &class, &id)
+		if len(en.UUIDs) > 0 {
+			if id <= lastReg[en.UUIDs[0]] {
+				disorder++
+			}
+			lastReg[en.UUIDs[0]] = id
+		}
+	}
+	missing, dup := 0, 0
+	for id := range want {
+		switch seen[id] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+		delete(seen, id)
+	}
+	add("ledger: exactly one entry per registration and per read, in source order per object",
+		missing == 0 && dup == 0 && len(seen) == 0 && reads == wantReads && disorder == 0,
+		"%d write entries for %d registrations (%d missing, %d twice, %d unknown), %d read entries for %d reads, %d out of order",
+		len(recs)-reads, len(want), missing, dup, len(seen), reads, wantReads, disorder)
+	verifyOut, verifyErr := runMocdcTimeout(2*time.Minute, e.bin, "ledger", "verify", "--config", in.ledgerConfig)
+	add("ledger verifies (`mocdc ledger verify`)", verifyErr == nil, "%s", lastLine(verifyOut, verifyErr))
+
+	// 3. No dead letters (none are expected in a clean run).
+	dead := countTopicRecords(t, ctx, e.brokers, e.prefix+".deadletter")
+	add("no dead letters", dead == 0, "%d records in %s.deadletter", dead, e.prefix)
+
+	// 4. Slot lag back near zero and no consumer group stuck: `mocdc
+	// status` (which reads the slot and each sink's position) says every
+	// sink is up to date.
+	var lag int64 = -1
+	_ = e.pool.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1`, e.slot).Scan(&lag)
+	add("slot lag back near zero", lag >= 0 && lag < 16<<20, "%d bytes between the WAL end and the confirmed position", lag)
+	var st struct {
+		Sinks []struct {
+			Name  string `json:"name"`
+			Lag   *int64 `json:"lag"`
+			Error string `json:"error"`
+		} `json:"sinks"`
+	}
+	stuck := []string{}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Second) {
+		raw, _ := runMocdcTimeout(time.Minute, e.bin, "status", "--config", in.statusConfig, "--json")
+		stuck = stuck[:0]
+		if err := json.Unmarshal([]byte(raw), &st); err != nil || len(st.Sinks) == 0 {
+			stuck = append(stuck, "status --json unreadable: "+lastLine(raw, err))
+		}
+		for _, s := range st.Sinks {
+			if s.Error != "" || s.Lag == nil || *s.Lag != 0 {
+				l := "?"
+				if s.Lag != nil {
+					l = fmt.Sprint(*s.Lag)
+				}
+				stuck = append(stuck, fmt.Sprintf("%s: lag %s %s", s.Name, l, s.Error))
+			}
+		}
+		if len(stuck) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	add("no consumer group stuck (`mocdc status`: every sink lag 0)", len(stuck) == 0, "%d sinks; %s", len(st.Sinks), firstOr(stuck, "all up to date"))
+
+	// 5. No process restarting in a loop: none exited by itself since the
+	// drain began.
+	var looping []string
+	for name, p := range in.procs {
+		if n := p.unexpectedExits(in.drainStart); n > 0 {
+			looping = append(looping, fmt.Sprintf("%s exited %d times: %s", name, n, lastLine(p.tail(), nil)))
+		}
+	}
+	sort.Strings(looping)
+	add("no process restarting in a loop", len(looping) == 0, "%s", firstOr(looping, fmt.Sprintf("%d processes steady through the drain", len(in.procs))))
+	return out
+}
+
+// diffRows lists the differences between expected and mirrored rows; NULL
+// and "" are the same (the export writes "" for an absent title).
+func diffRows(cols []string, want, got map[string][]string) []string {
+	norm := func(v string) string {
+		switch v {
+		case "NULL":
+			return ""
+		case "1":
+			return "true"
+		case "0":
+			return "false"
+		}
+		return v
+	}
+	var diffs []string
+	for u, w := range want {
+		g, ok := got[u]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("missing %s %v", u, w))
+			continue
+		}
+		for i := range w {
+			if norm(w[i]) != norm(g[i]) {
+				diffs = append(diffs, fmt.Sprintf("%s.%s = %q, want %q", u, cols[i+1], g[i], w[i]))
+			}
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			diffs = append(diffs, fmt.Sprintf("extra row %s %v", u, got[u]))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
+}
+
+func firstOr(s []string, none string) string {
+	if len(s) == 0 {
+		return none
+	}
+	return s[0]
+}
+
+func lastLine(out string, err error) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	l := lines[len(lines)-1]
+	if err != nil {
+		l += " (" + err.Error() + ")"
+	}
+	return l
+}
+
+// countTopicRecords counts the committed records of a topic.
+func countTopicRecords(t *testing.T, ctx context.Context, brokers []string, topic string) int {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil || ends.Error() != nil {
+		return 0 // no dead-letter topic: nothing was ever dead-lettered
+	}
+	return len(readTopic(t, ctx, brokers, topic))
+}
+
+// bulkPersons creates n persons in ONE transaction, the way a bulk import
+// calls OS2mo's procedure in a loop: a transaction larger than capture's
+// memory budget, so it spills.
+func bulkPersons(ctx context.Context, pool *pgxpool.Pool, n int, tag string) error {
+	_, err := pool.Exec(ctx, `
+DO $$
+DECLARE
+  u uuid; reg bigint; org uuid; actor uuid := '00000000-0000-0000-0000-0000000c4a05';
+  v actual_state.virkning := ROW(tstzrange('-infinity','infinity'), NULL, NULL, '')::actual_state.virkning;
+BEGIN
+  SELECT id INTO org FROM actual_state.organisation LIMIT 1;
+  FOR i IN 1..`+fmt.Sprint(n)+` LOOP
+    u := md5('`+tag+`-' || i)::uuid;
+    INSERT INTO actual_state.bruger (id) VALUES (u);
+    INSERT INTO actual_state.bruger_registrering (bruger_id, registrering)
+      VALUES (u, ROW(tstzrange(clock_timestamp(), 'infinity'), 'Importeret', actor, 'Bulk import')::actual_state.registreringbase)
+      RETURNING id INTO reg;
+    INSERT INTO actual_state.bruger_attr_egenskaber (brugervendtnoegle, virkning, bruger_registrering_id) VALUES (u::text, v, reg);
+    INSERT INTO actual_state.bruger_attr_udvidelser (fornavn, efternavn, virkning, bruger_registrering_id)
+      VALUES ('Bulk', 'Person ' || i || ' ' || repeat('æøå', 40), v, reg);
+    INSERT INTO actual_state.bruger_tils_gyldighed (virkning, gyldighed, bruger_registrering_id) VALUES (v, 'Aktiv', reg);
+    INSERT INTO actual_state.bruger_relation (bruger_registrering_id, virkning, rel_maal_uuid, rel_type) VALUES (reg, v, org, 'tilhoerer');
+    INSERT INTO actual_state.bruger_relation (bruger_registrering_id, virkning, rel_maal_urn, rel_type)
+      VALUES (reg, v, 'urn:dk:cpr:person:' || lpad(i::text, 10, '0'), 'tilknyttedepersoner');
+  END LOOP;
+END $$`)
+	return err
+}
+
