@@ -37,7 +37,15 @@ func TestFKEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(double.Handler())
 	defer srv.Close()
 
-	e := newE2E(t, 250, "")
+	// MOCDC_FK_E2E=persons,changes,rate scales the measurement (default
+	// 250,300,50: small enough for CI).
+	persons, measure, rate := 250, 300, 50.0
+	if v := os.Getenv("MOCDC_FK_E2E"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d,%d,%g", &persons, &measure, &rate); err != nil {
+			t.Fatalf("MOCDC_FK_E2E=%q: want persons,changes,rate", v)
+		}
+	}
+	e := newE2E(t, persons, "")
 	ctx := context.Background()
 	cat, err := demo.LoadCatalog(ctx, e.pool, time.Time{})
 	if err != nil {
@@ -147,7 +155,7 @@ func TestFKEndToEnd(t *testing.T) {
 	// Measure: churn without kills.
 	marks, _ := e.marks()
 	before = double.Stats().Total()
-	if _, err := demo.Churn(ctx, e.pool, demo.ChurnOptions{Seed: 16, Rate: 50, MaxChanges: 300, Workers: 1}, nil); err != nil {
+	if _, err := demo.Churn(ctx, e.pool, demo.ChurnOptions{Seed: 16, Rate: rate, MaxChanges: measure, Workers: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.waitCaptured()
