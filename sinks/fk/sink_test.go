@@ -126,10 +126,13 @@ func seed(e *env) {
 		person(person1, "Anne", "Hansen"), person(person2, "Bo", "Jensen"), person(person3, "Carl", "Nielsen"),
 		engagement(u(10), person1, unitA), engagement(u(11), person1, unitB),
 		engagement(u(12), person2, unitC), engagement(u(13), person3, unitD),
+		// A withheld job function: the policy nulled it and wrote the export title.
+		always(mo.Engagement, u(14), map[string]any{"user_key": "e14", "person": person3, "org_unit": unitD,
+			"extension_3": "Pædagogisk medarbejder", "withheld": []string{"job_function"}}),
 		ituser(u(20), sysAD, "annhan", guid1, person1, "", u(10), u(11)),
 		ituser(u(21), sysFK, guid1, fkUser1, person1, "", u(10)),
 		ituser(u(22), sysAD, "bojen", guid2, person2, "", u(12)),
-		ituser(u(23), sysAD, "carnie", guid3, person3, "", u(13)),
+		ituser(u(23), sysAD, "carnie", guid3, person3, "", u(13), u(14)),
 		address(u(30), clsEmail, "anne@kommune.dk", clsPublic, map[string]any{"person": person1, "ituser": u(20)}),
 		address(u(31), clsPhone, "12345678", clsSecret, map[string]any{"person": person1, "ituser": u(20)}),
 		address(u(32), clsEmail, "carl@kommune.dk", "", map[string]any{"person": person3, "ituser": u(23)}),
@@ -180,8 +183,9 @@ func TestSinkContract(t *testing.T) {
 	if name(u1.Email) != "anne@kommune.dk" || u1.PhoneNumber != nil {
 		t.Errorf("user 1 Email %s Phone %s: want the public email only", name(u1.Email), name(u1.PhoneNumber))
 	}
-	if u3 := st.Users[guid3]; name(u3.Positions[0].OrgUnitUuid) != fkUnitD || name(u3.Email) != "carl@kommune.dk" {
-		t.Errorf("user 3: %s", mustJSON(u3))
+	if u3 := st.Users[guid3]; len(u3.Positions) != 2 || name(u3.Positions[0].OrgUnitUuid) != fkUnitD || name(u3.Email) != "carl@kommune.dk" ||
+		name(u3.Positions[0].Name)+","+name(u3.Positions[1].Name) != "Lærer,Pædagogisk medarbejder" {
+		t.Errorf("user 3 (positions Lærer and the export title of the withheld one): %s", mustJSON(u3))
 	}
 	sent := e.double.Stats()
 
