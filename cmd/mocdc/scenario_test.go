@@ -40,6 +40,35 @@ var relevantKinds = map[string][]string{
 // rows those valid at $2; the latest start and the earliest end. Columns:
 // uuid, startdato, slutdato.
 func currentSQL(c string) string {
+	return mergedRowsSQL(c) + `,
+	valid AS (SELECT * FROM merged WHERE lo <= $2 AND $2 < hi)
+	SELECT uuid,
+		CASE WHEN max(lo) = '-infinity' THEN '0001-01-01' ELSE to_char(max(lo) AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD') END,
+		CASE WHEN min(hi) = 'infinity' THEN '9999-12-31' ELSE to_char((min(hi) AT TIME ZONE 'Europe/Copenhagen')::date - 1, 'YYYY-MM-DD') END
+	FROM valid GROUP BY uuid HAVING bool_or(kind = 'tils')`
+}
+
+// historicSQL computes, for the objects of class c (uuids in $1), the
+// periods OS2mo's historic export writes: the full timeline cut at every
+// boundary of every merged row, where the object is Aktiv. Columns: uuid,
+// startdato, slutdato; $2 is unused.
+func historicSQL(c string) string {
+	return mergedRowsSQL(c) + `,
+	bounds AS (SELECT DISTINCT uuid, b FROM merged, LATERAL (VALUES (lo), (hi)) v(b)),
+	periods AS (SELECT uuid, b AS lo, lead(b) OVER (PARTITION BY uuid ORDER BY b) AS hi FROM bounds)
+	SELECT p.uuid,
+		CASE WHEN p.lo = '-infinity' THEN '0001-01-01' ELSE to_char(p.lo AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD') END,
+		CASE WHEN p.hi = 'infinity' THEN '9999-12-31' ELSE to_char((p.hi AT TIME ZONE 'Europe/Copenhagen')::date - 1, 'YYYY-MM-DD') END
+	FROM periods p WHERE p.hi IS NOT NULL AND $2::timestamptz IS NOT NULL
+		AND EXISTS (SELECT 1 FROM merged m WHERE m.uuid = p.uuid AND m.kind = 'tils' AND m.lo <= p.lo AND p.hi <= m.hi)
+	ORDER BY 1, 2`
+}
+
+// mergedRowsSQL defines merged(uuid, kind, lo, hi): the rows of the open
+// registrations of the objects of class c in $1 — attributes (falsy values
+// dropped), 'Aktiv' state rows and relevant relations — with adjacent rows
+// of one kind and value merged (LoRa's konsolider).
+func mergedRowsSQL(c string) string {
 	kinds := "'" + strings.Join(relevantKinds[c], "','") + "'"
 	attr := func(table string) string {
 		return fmt.Sprintf(`SELECT r.uuid, '%[2]s' AS kind,
@@ -60,16 +89,10 @@ func currentSQL(c string) string {
 		SELECT *, CASE WHEN lag(upper(p)) OVER w = lower(p) THEN 0 ELSE 1 END AS brk FROM rows
 		WINDOW w AS (PARTITION BY uuid, kind, val ORDER BY lower(p))),
 	grouped AS (SELECT *, sum(brk) OVER (PARTITION BY uuid, kind, val ORDER BY lower(p)) AS grp FROM marked),
-	merged AS (SELECT uuid, kind, min(lower(p)) AS lo, max(upper(p)) AS hi FROM grouped GROUP BY uuid, kind, val, grp),
-	valid AS (SELECT * FROM merged WHERE lo <= $2 AND $2 < hi)
-	SELECT uuid,
-		CASE WHEN max(lo) = '-infinity' THEN '0001-01-01' ELSE to_char(max(lo) AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD') END,
-		CASE WHEN min(hi) = 'infinity' THEN '9999-12-31' ELSE to_char((min(hi) AT TIME ZONE 'Europe/Copenhagen')::date - 1, 'YYYY-MM-DD') END
-	FROM valid GROUP BY uuid HAVING bool_or(kind = 'tils')`,
+	merged AS (SELECT uuid, kind, min(lower(p)) AS lo, max(upper(p)) AS hi FROM grouped GROUP BY uuid, kind, val, grp)`,
 		c, attr("attr_egenskaber"), attrIf(c, attr), kinds)
 }
 
-// attrIf is the udvidelser rows of the classes that have them.
 func attrIf(c string, attr func(string) string) string {
 	if c == "organisationenhed" {
 		return ""
@@ -153,6 +176,7 @@ type scenario struct {
 func TestMirrorScenarios(t *testing.T) {
 	pgDSN := testenv.NewPostgresDB(t, "mirror")
 	myDSN := testenv.NewMySQLDB(t, "mirror")
+	histDSN := testenv.NewPostgresDB(t, "mirror_hist")
 	e := newE2E(t, 8, fmt.Sprintf(`mirrors:
   - name: pg
     dialect: postgres
@@ -160,11 +184,16 @@ func TestMirrorScenarios(t *testing.T) {
   - name: maria
     dialect: mysql
     dsn: %s
-`, pgDSN, myDSN))
+  - name: hist
+    dialect: postgres
+    dsn: %s
+    mode: historic
+`, pgDSN, myDSN, histDSN))
 	ctx := context.Background()
 	e.spawn("capture", "--config", e.config)
 	e.spawn("sink", "mirror", "--config", e.config, "--target", "pg")
 	e.spawn("sink", "mirror", "--config", e.config, "--target", "maria")
+	e.spawn("sink", "mirror", "--config", e.config, "--target", "hist")
 	e.waitSnapshot()
 
 	cat, err := demo.LoadCatalog(ctx, e.pool, time.Time{})
@@ -186,6 +215,71 @@ func TestMirrorScenarios(t *testing.T) {
 	defer my.Close()
 	targets := map[string]func(string) ([][]*string, error){"postgres": pgQuery(pgPool), "mariadb": sqlQuery(my)}
 	checkScenarios(t, e.pool, targets, scenarios, time.Now(), 90*time.Second)
+
+	// Historic mode: one row per period of the full timeline, cut at every
+	// boundary of every (merged) row.
+	histPool, err := pgxpool.New(ctx, histDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer histPool.Close()
+	for _, s := range scenarios {
+		var want []string
+		rows, err := e.pool.Query(ctx, historicSQL(s.class), []string{s.uuid}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var u, from, to string
+			if err := rows.Scan(&u, &from, &to); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, from+".."+to)
+		}
+		rows.Close()
+		var got []string
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			got = nil
+			res, err := pgQuery(histPool)(fmt.Sprintf("SELECT startdato, slutdato FROM %s WHERE uuid = '%s' ORDER BY startdato", s.table, s.uuid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				got = append(got, *r[0]+".."+*r[1])
+			}
+			if strings.Join(got, " ") == strings.Join(want, " ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("historic %s: %s rows %v, want %v", s.name, s.table, got, want)
+		} else {
+			t.Logf("historic %s: %v", s.name, got)
+		}
+		// primær_boolean, fraction and the association's fields in the
+		// historic row that covers today.
+		today := string(mo.DateOf(time.Now()))
+		for col, q := range s.values {
+			quoted := col
+			if strings.ContainsAny(col, "æø") {
+				quoted = `"` + col + `"`
+			}
+			res, err := pgQuery(histPool)(fmt.Sprintf("SELECT %s FROM %s WHERE uuid = '%s' AND startdato <= '%s' AND slutdato >= '%s'", quoted, s.table, s.uuid, today, today))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "no row"
+			if len(res) == 1 {
+				got = "NULL"
+				if res[0][0] != nil {
+					got = *res[0][0]
+				}
+			}
+			if want := norm(oracleValue(t, e.pool, q, s.uuid, time.Now())); norm(got) != want {
+				t.Errorf("historic %s: %s.%s = %s, want %s", s.name, s.table, col, got, want)
+			}
+		}
+	}
 }
 
 // checkScenarios compares every scenario's mirror rows with the oracle at
