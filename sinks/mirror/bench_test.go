@@ -13,6 +13,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // BenchmarkApply measures the mirror's apply rate — an initial load of
@@ -32,9 +33,18 @@ func BenchmarkApply(b *testing.B) {
 	for _, dialect := range dialects() {
 		b.Run(dialect, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				benchOnce(b, dialect)
+				benchOnce(b, dialect, scope.Config{})
 			}
 		})
+	}
+}
+
+// BenchmarkApplyScoped is BenchmarkApply on PostgreSQL with a scope that
+// every unit passes (a subtree root at the top, persons filtered): the
+// cost of judging every row and of the extra references.
+func BenchmarkApplyScoped(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		benchOnce(b, "postgres", scope.Config{Roots: []string{id(30, 0)}, Persons: true})
 	}
 }
 
@@ -99,13 +109,14 @@ func captureLike(o *mo.Object) []byte {
 	return b
 }
 
-func benchOnce(b *testing.B, dialect string) {
+func benchOnce(b *testing.B, dialect string, scoped scope.Config) {
 	ctx := context.Background()
 	topics := event.Topics{Prefix: "bench"}
 	recs := benchRecords(topics)
 
 	// The mirror.
 	cfg := newTarget(b, dialect, Actual)
+	cfg.Scope = scoped
 	db, err := Open(cfg)
 	if err != nil {
 		b.Fatal(err)
