@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
@@ -58,6 +59,7 @@ func (c titleCase) want() string {
 func TestPolicyEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	scopedDSN := testenv.NewPostgresDB(t, "mirror_scope")
+	allDSN := testenv.NewPostgresDB(t, "mirror_all")
 	e := newE2E(t, 50, `policy:
   sensitive_job_functions: [fleksjob, skaanejob, `+demo.JobFunctionLoentilskud+`]
   ad_itsystems: [AD]
@@ -70,6 +72,10 @@ mirrors:
       labels: [linjeorg]
       exclude: [EXCLUDED]
       persons: true
+  - name: all
+    dialect: postgres
+    dsn: `+allDSN+`
+    mode: historic
 `)
 	// Exclude a small subtree (a unit with 2–6 units in its subtree).
 	var excluded, caseUnit string
@@ -141,6 +147,7 @@ mirrors:
 
 	e.spawn("capture", "--config", e.config)
 	e.spawn("sink", "mirror", "--config", e.config, "--target", "scoped")
+	e.spawn("sink", "mirror", "--config", e.config, "--target", "all")
 	e.spawn("sink", "ledger", "--config", e.config)
 	e.waitSnapshot()
 	for _, c := range cases {
@@ -177,6 +184,16 @@ mirrors:
 	checkNoLeaks(t, e, topics)
 	checkExportTitles(t, e, topics, nil)
 	checkScopedMirror(t, e, scopedDSN, excluded)
+	// The unscoped mirror, historic (every period of every object), holds
+	// every person: no sensitive class in any row either.
+	allPool, err := pgxpool.New(ctx, allDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer allPool.Close()
+	waitMirror(t, e, allPool)
+	n, tables := mirrorLeaks(t, allPool, "historic")
+	t.Logf("historic unscoped mirror: %d rows of %d tables searched", n, tables)
 	// Churn relabelled and moved units: some left the scope, some came in.
 	after := passingUnits(t, e, excluded)
 	left, came := 0, 0
@@ -194,6 +211,26 @@ mirrors:
 		t.Errorf("churn moved %d units out of the scope and %d in: the test did not exercise both", left, came)
 	}
 	t.Logf("%d units left the scope during churn, %d came in (new ones included)", left, came)
+}
+
+// waitMirror waits until the mirror holds a row for every engagement
+// registration capture has published of the cases (its kvittering shows the
+// last MO change), at most 90 s.
+func waitMirror(t *testing.T, e *e2e, pool *pgxpool.Pool) {
+	t.Helper()
+	var want string
+	if err := e.pool.QueryRow(context.Background(), `SELECT to_char(max(lower((registrering).timeperiod)) AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM-DD HH24:MI:SS')
+		FROM actual_state.organisationfunktion_registrering`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var got *string
+		_ = pool.QueryRow(context.Background(), `SELECT to_char(max(query_tid), 'YYYY-MM-DD HH24:MI:SS') FROM kvittering`).Scan(&got)
+		if got != nil && *got >= want {
+			return
+		}
+	}
+	t.Errorf("the mirror did not reach the store's last change (%s) within 90 s", want)
 }
 
 func createAD(t *testing.T, w *writer.Writer, c *titleCase, v mo.Validity, meta writer.Meta) {
