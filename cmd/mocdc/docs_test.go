@@ -48,10 +48,12 @@ import (
 //     binary under test; the Makefile is the real one (status, verify and
 //     config-check work; targets that build or start services do not).
 //   - Databases by their env variables ($MOCDC_MO_DSN, $MOCDC_MIRROR_PG_DSN),
-//     never by a literal DSN: the test's databases have other names. The
-//     one literal address replaced is the metrics port 127.0.0.1:59100.
-//   - The blocks run once `mocdc status` exits 0: capture streams, every
-//     mirror has its tables and the ledger builder runs.
+//     never by a literal DSN: the test's databases have other names. Two
+//     literals are replaced with the test's own: the metrics port
+//     127.0.0.1:59100 and the demo's AD OU OU=demo,OU=mocdc,$MOCDC_TEST_AD_BASE.
+//   - The blocks run once the pipeline has caught up (waitStatus): capture
+//     published its snapshot, `mocdc status` exits 0, the mirrors and the
+//     ledger have been at lag 0.
 func TestDocsCommandsAfterMakeRun(t *testing.T) {
 	files, blocks := docsBlocks(t)
 	if len(blocks["README.md"]) < 2 {
@@ -140,6 +142,7 @@ type docsCheckout struct {
 	t       *testing.T
 	dir     string
 	port    string
+	adOU    string // the AD sink's OU, in place of the demo's
 	baseEnv []string
 }
 
@@ -168,6 +171,7 @@ func newDocsCheckout(t *testing.T) *docsCheckout {
 	// The AD sink writes to an OU of its own in the local Samba DC.
 	localAD := testenv.LocalAD(t)
 	ou := localAD.NewOU(t, "docs")
+	d.adOU = ou
 	shipped := readFile(t, "../../deploy/local/mocdc.yaml")
 	if !strings.Contains(shipped, "OU=demo,OU=mocdc,") {
 		t.Fatal("deploy/local/mocdc.yaml has no OU=demo,OU=mocdc: update newDocsCheckout to the file")
@@ -341,6 +345,7 @@ func (d *docsCheckout) waitStatus(r *docsRun) {
 // in state.
 func (d *docsCheckout) shell(state, block string) (string, error) {
 	block = strings.ReplaceAll(block, "127.0.0.1:59100", "127.0.0.1:"+d.port)
+	block = strings.ReplaceAll(block, "OU=demo,OU=mocdc,$MOCDC_TEST_AD_BASE", d.adOU)
 	script := fmt.Sprintf(". %q\nset -eo pipefail\n%s\nexport -p > %q\n", state, block, state)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
