@@ -1,0 +1,225 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/outbox"
+)
+
+// handler decides the alerts (outbox.Handler): it keeps the MO view from
+// the consumed events, evaluates the rules an event triggers and records
+// each new alert as an outbox intent, with the state that makes it once.
+type handler struct {
+	cfg       Config
+	rules     []*compiled
+	ev        *evaluator
+	topics    []string
+	kafkaOpts []kgo.Opt
+	now       func() time.Time
+	log       *slog.Logger
+	m         *metrics
+}
+
+// State keys.
+const sinceKey = "since"
+
+func lastKey(rule, uuid string) string { return "last/" + rule + "/" + uuid }
+
+var _ outbox.Handler = (*handler)(nil)
+var _ outbox.Warmer = (*handler)(nil)
+
+// Warm rebuilds the view from the start of the topics up to the committed
+// offsets, so what Handle sees next is what it would have seen without a
+// restart.
+func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
+	started := time.Now()
+	h.ev.v = newView()
+	ranges := map[string]map[int32][2]int64{}
+	for t, ps := range committed {
+		for p, n := range ps {
+			if ranges[t] == nil {
+				ranges[t] = map[int32][2]int64{}
+			}
+			ranges[t][p] = [2]int64{0, n}
+		}
+	}
+	n := 0
+	err := outbox.Scan(ctx, h.kafkaOpts, ranges, func(r *kgo.Record) error {
+		n++
+		_, _, _ = h.apply(r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h.log.Info("notify view rebuilt", slog.Int("events", n), slog.Duration("took", time.Since(started)))
+	return nil
+}
+
+// apply puts one record into the view and returns the event (nil for a
+// tombstone) and the object's previous state.
+func (h *handler) apply(r *kgo.Record) (*event.Envelope, *mo.Object, error) {
+	if r.Value == nil {
+		typ := typeOfTopic(r.Topic)
+		h.ev.v.put(typ, string(r.Key), nil)
+		return nil, nil, nil
+	}
+	e, err := event.Decode(r.Value)
+	if err != nil {
+		return nil, nil, err
+	}
+	var obj *mo.Object
+	if e.Op != event.Delete {
+		obj = e.Object
+	}
+	old := h.ev.v.put(e.Type, e.UUID, obj)
+	return e, old, nil
+}
+
+// typeOfTopic returns the MO type of an object topic "<prefix>.<type>".
+func typeOfTopic(topic string) mo.Type {
+	for i := len(topic) - 1; i >= 0; i-- {
+		if topic[i] == '.' {
+			return mo.Type(topic[i+1:])
+		}
+	}
+	return mo.Type(topic)
+}
+
+// Handle is outbox.Handler.Handle.
+func (h *handler) Handle(_ context.Context, tx *outbox.Tx, recs []*kgo.Record) error {
+	now := h.now()
+	h.ev.now, h.ev.today = now, string(mo.DateOf(now))
+	since := time.Time{}
+	if !h.cfg.History {
+		if b, ok := tx.Get(sinceKey); ok {
+			since, _ = time.Parse(time.RFC3339Nano, string(b))
+		} else {
+			since = now
+			tx.Put(sinceKey, []byte(now.UTC().Format(time.RFC3339Nano)))
+		}
+	}
+	for _, r := range recs {
+		e, old, err := h.apply(r)
+		if err != nil {
+			tx.DeadLetter(r, "notify", err.Error())
+			continue
+		}
+		if e == nil || !h.triggers(e, since) {
+			continue
+		}
+		info := eventInfo{Type: e.Type, UUID: e.UUID, Op: string(e.Op), Day: e.Day}
+		for _, rule := range h.rules {
+			if !rule.on[e.Type] {
+				continue
+			}
+			if err := h.evaluate(tx, r, rule, info, old, e.Object); err != nil {
+				h.m.ruleErrors.WithLabelValues(rule.Name).Inc()
+				tx.DeadLetter(r, "notify", err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// triggers reports whether an event may alert: snapshots only build the
+// view; without History, so do events from before the sink's first start.
+func (h *handler) triggers(e *event.Envelope, since time.Time) bool {
+	switch e.Op {
+	case event.Snapshot:
+		return false
+	case event.Tick:
+		return since.IsZero() || e.Day >= string(mo.DateOf(since))
+	}
+	if since.IsZero() {
+		return true
+	}
+	t := e.Source.CommitTime
+	if t.IsZero() && e.Registration != nil {
+		t = e.Registration.Time
+	}
+	return !t.Before(since)
+}
+
+// evaluate runs one rule for one event and records what it decides.
+func (h *handler) evaluate(tx *outbox.Tx, r *kgo.Record, rule *compiled, info eventInfo, old, new *mo.Object) error {
+	targets, err := h.ev.targets(rule, info, old, new)
+	if err != nil {
+		return err
+	}
+	for _, uuid := range targets {
+		d, err := h.ev.decide(rule, info, uuid)
+		if err != nil {
+			return err
+		}
+		lk := lastKey(rule.Name, uuid)
+		last, alerted := tx.Get(lk)
+		switch {
+		case d.reset && alerted:
+			tx.Delete(lk)
+		case !d.alert:
+		case rule.Once == "entry" && alerted:
+		case rule.Once == "content" && alerted && string(last) == d.hash():
+		default:
+			if err := h.intend(tx, r, d); err != nil {
+				return err
+			}
+			tx.Put(lk, []byte(d.hash()))
+		}
+	}
+	return nil
+}
+
+// intend renders the mail of decision d and records it in the outbox.
+func (h *handler) intend(tx *outbox.Tx, r *kgo.Record, d decision) error {
+	key := d.rule.Name + "/" + d.uuid + "/" + d.hash()
+	// The same content again after other content (A, B, A): a new alert,
+	// numbered, so every key is sent once.
+	for n := 2; ; n++ {
+		if _, ok := tx.Effect(key); !ok {
+			break
+		}
+		key = d.rule.Name + "/" + d.uuid + "/" + d.hash() + "/" + strconv.Itoa(n)
+	}
+	to, err := h.ev.receivers(d, h.cfg.Receivers)
+	if err != nil {
+		return err
+	}
+	m := Mail{Key: key, Rule: d.rule.Name, Object: d.uuid, MessageID: MessageID(key, h.cfg.Sender),
+		From: h.cfg.Sender, To: to, Date: h.ev.now}
+	if m.Subject, err = render(d.rule.subj, d.data); err != nil {
+		return fmt.Errorf("rule %s subject: %w", d.rule.Name, err)
+	}
+	if m.Text, err = render(d.rule.text, d.data); err != nil {
+		return fmt.Errorf("rule %s text: %w", d.rule.Name, err)
+	}
+	if d.rule.html != nil {
+		var b []byte
+		buf := &byteBuf{b: b}
+		if err := d.rule.html.Execute(buf, d.data); err != nil {
+			return fmt.Errorf("rule %s html: %w", d.rule.Name, err)
+		}
+		m.HTML = string(buf.b)
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if tx.Intend(key, payload, outbox.SourceOf(r)) {
+		h.m.alerts.WithLabelValues(d.rule.Name).Inc()
+	}
+	return nil
+}
+
+type byteBuf struct{ b []byte }
+
+func (w *byteBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
