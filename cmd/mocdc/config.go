@@ -20,6 +20,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/sinks/fk"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
+	"github.com/os2mo-cdc/mocdc/sinks/notify"
 )
 
 // Config is the one YAML file every subcommand reads. Values may refer to
@@ -41,6 +42,8 @@ type Config struct {
 	FK *fk.Config `yaml:"fk"`
 	// AD is the Active Directory sink; absent: not run (docs/ad.md).
 	AD *ad.Config `yaml:"ad"`
+	// Notify is the email notification sink; absent: not run.
+	Notify *notify.Config `yaml:"notify"`
 }
 
 // StoreConfig locates the MO store.
@@ -194,6 +197,10 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		c.AD.Defaults()
 	}
+	if c.Notify != nil {
+		c.Notify.Defaults()
+		c.Notify.Names(event.Topics{Prefix: c.Kafka.TopicPrefix})
+	}
 	if err := errors.Join(append(decodeErrs, c.Validate())...); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -230,6 +237,11 @@ func (c *Config) Validate() error {
 	if c.AD != nil {
 		if err := c.AD.Validate(); err != nil {
 			errs = append(errs, leafErrors(err)...)
+		}
+	}
+	if c.Notify != nil {
+		if err := c.Notify.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

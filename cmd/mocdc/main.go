@@ -49,6 +49,8 @@ func dispatch(ctx context.Context, log *slog.Logger, args []string) error {
 				return runSinkFK(ctx, log, rest)
 			case "ad":
 				return runSinkAD(ctx, log, rest)
+			case "notify":
+				return runSinkNotify(ctx, log, rest)
 			}
 			return runSinkMirror(ctx, log, rest)
 		})

@@ -94,6 +94,13 @@ func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *p
 		}
 		g.Go(func() error { return s.Run(sinkCtx) })
 	}
+	if cfg.Notify != nil {
+		s, err := newNotifySink(cfg, log, reg)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return s.Run(ctx) })
+	}
 	go progress(ctx, log, reg, 5*time.Second)
 	err = g.Wait()
 	stop.stopped(err)

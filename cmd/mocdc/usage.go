@@ -29,6 +29,7 @@ var commands = []command{
 	{"sink ledger", "--config FILE", "append every MO write and read to the audit ledger (mo.ledger)"},
 	{"sink fk", "--config FILE [--resync]", "keep FK Organisation in step with MO through OS2sync (docs/fk.md)"},
 	{"sink ad", "--config FILE [--dry-run]", "keep Active Directory accounts in step with MO over LDAPS (docs/ad.md)"},
+	{"sink notify", "--config FILE", "mail OS2mo's alerts (vacant manager, IT user, missing relation) once each (docs/notify.md)"},
 	{"sink mirror", "--config FILE --target NAME [--rebuild]", "keep one SQL mirror target (OS2mo SQL export tables) up to date"},
 	{"ledger keygen", "--out DIR", "make the Ed25519 key pair that signs ledger checkpoints"},
 	{"ledger verify", "--config FILE [--public-key FILE] [--topic T]", "check every hash link, sequence and signature of the ledger"},
