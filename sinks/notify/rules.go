@@ -169,7 +169,9 @@ func (r *Rule) enabled() bool { return r.Enabled == nil || *r.Enabled }
 // compile checks a rule and parses its templates with funcs.
 func compile(r Rule, funcs template.FuncMap) (*compiled, error) {
 	var errs []error
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf("rule %q: "+format, append([]any{r.Name}, a...)...)) }
+	fail := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("rule %q: "+format, append([]any{r.Name}, a...)...))
+	}
 	if r.Name == "" || strings.ContainsAny(r.Name, "/ \t") {
 		fail("name must be set and contain no '/' or space")
 	}

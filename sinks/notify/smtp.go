@@ -125,8 +125,20 @@ type sendResult struct {
 	DryRun   bool     `json:"dry_run,omitempty"`
 }
 
+var (
+	_ outbox.Performer       = (*sender)(nil)
+	_ outbox.WindowPerformer = (*sender)(nil)
+)
+
 // Perform sends one alert. Contract: outbox.Performer.
 func (s *sender) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) {
+	return s.PerformWindow(ctx, e, func() error { return nil })
+}
+
+// PerformWindow sends one alert, calling open just before the server is
+// told the mail is complete (the end of DATA): only from there on can a
+// crash leave it sent but not marked. Contract: outbox.WindowPerformer.
+func (s *sender) PerformWindow(ctx context.Context, e outbox.Effect, open func() error) ([]byte, error) {
 	var m Mail
 	if err := json.Unmarshal(e.Payload, &m); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("undecodable mail: %w", err))
@@ -146,12 +158,15 @@ func (s *sender) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) {
 		return nil, outbox.Permanent(err)
 	}
 	if s.dryRun {
+		if err := open(); err != nil {
+			return nil, err
+		}
 		s.log.Info("dry run: mail not sent", slog.String("key", m.Key), slog.String("message_id", m.MessageID),
 			slog.Any("to", to), slog.String("subject", m.Subject), slog.String("text", m.Text))
 		s.m.mails.WithLabelValues(m.Rule, "dry_run").Inc()
 		return json.Marshal(sendResult{To: to, DryRun: true})
 	}
-	rejected, err := s.send(ctx, m.From, to, msg)
+	rejected, err := s.send(ctx, m.From, to, msg, open)
 	if err != nil {
 		var perm *outbox.PermanentError
 		if errors.As(err, &perm) {
@@ -209,7 +224,7 @@ func smtpError(stage string, err error) error {
 
 // send delivers msg to the server, returning the recipients it rejected
 // (5xx) when it accepted others.
-func (s *sender) send(ctx context.Context, from string, to []string, msg []byte) ([]string, error) {
+func (s *sender) send(ctx context.Context, from string, to []string, msg []byte, open func() error) ([]string, error) {
 	addr := net.JoinHostPort(s.smtp.Host, strconv.Itoa(s.smtp.Port))
 	ctx, cancel := context.WithTimeout(ctx, s.smtp.Timeout)
 	defer cancel()
@@ -277,6 +292,9 @@ func (s *sender) send(ctx context.Context, from string, to []string, msg []byte)
 	}
 	// The server accepts the mail with its reply to the end of DATA: from
 	// here until the done record commits is the crash window.
+	if err := open(); err != nil {
+		return nil, fmt.Errorf("record the mail as being sent: %w", err)
+	}
 	if err := w.Close(); err != nil {
 		return nil, smtpError("end of DATA", err)
 	}

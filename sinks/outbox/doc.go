@@ -22,7 +22,11 @@
 //
 // After the commit the Outbox performs each new intent, one at a time:
 // it records the effect as performing, calls Performer.Perform, and then
-// records it done, each record in a transaction of its own.
+// records it done, each record in a transaction of its own (of a second
+// transactional producer, "<transactional id>.effects", fenced like the
+// first). A WindowPerformer says when its effect becomes irrevocable (for
+// mail: the end of DATA), and the performing record is written only then,
+// so a failed connection attempt opens no window.
 // An effect is performed at most once per key in normal operation: Intend
 // refuses a key that was ever intended, so a replay of the source, a
 // duplicate event or a re-evaluation records nothing new.

@@ -66,6 +66,18 @@ type Performer interface {
 	Perform(ctx context.Context, e Effect) (result []byte, err error)
 }
 
+// WindowPerformer is an optional capability of a Performer that knows the
+// moment its effect becomes irrevocable (for SMTP: just before the end of
+// DATA). The Outbox then calls PerformWindow instead of Perform, and
+// records the effect as performing only when open is called — not before
+// a connection attempt that fails — so the crash window, and what is
+// counted as recovered, is exactly from there to the done record. If open
+// returns an error the performer must abandon the effect and return an
+// error (it is retried).
+type WindowPerformer interface {
+	PerformWindow(ctx context.Context, e Effect, open func() error) (result []byte, err error)
+}
+
 // Deps are what an Outbox needs besides its Config.
 type Deps struct {
 	// Name labels logs and metrics, e.g. "notify".
@@ -312,6 +324,23 @@ func (o *Outbox) session(ctx context.Context, adm *kadm.Client) error {
 	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
 		return fmt.Errorf("init transactional producer %q: %w", o.cfg.TransactionalID, err)
 	}
+	// Effect records (performing, done, dead) go through a transactional
+	// producer of their own: a produce-only transaction of a group session
+	// waits 500 ms before the next may begin (franz-go, without offsets to
+	// commit), which would cap the outbox at one effect a second.
+	marksID := o.cfg.TransactionalID + ".effects"
+	marks, err := kgo.NewClient(append(base,
+		kgo.TransactionalID(marksID),
+		kgo.TransactionTimeout(o.cfg.TransactionTimeout),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer marks.Close()
+	if _, _, err := marks.ProducerID(ctx); err != nil {
+		return fmt.Errorf("init transactional producer %q: %w", marksID, err)
+	}
 	mem, err := load(ctx, base, adm, o.cfg.Topic)
 	if err != nil {
 		return fmt.Errorf("load outbox state: %w", err)
@@ -373,7 +402,7 @@ func (o *Outbox) session(ctx context.Context, adm *kadm.Client) error {
 				return err
 			}
 		}
-		if err := o.performDue(ctx, sess, mem); err != nil {
+		if err := o.performDue(ctx, marks, mem); err != nil {
 			return err
 		}
 	}
@@ -491,12 +520,36 @@ func (o *Outbox) produce(ctx context.Context, sess *kgo.GroupTransactSession, ou
 	return true, nil
 }
 
+// writeMarks writes out in one transaction of the effect-record producer.
+func (o *Outbox) writeMarks(ctx context.Context, cl *kgo.Client, out []*kgo.Record) (bool, error) {
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.TransactionTimeout)
+	defer cancel()
+	if err := cl.BeginTransaction(); err != nil {
+		return false, fmt.Errorf("begin kafka transaction: %w", err)
+	}
+	perr := cl.ProduceSync(txCtx, out...).FirstErr()
+	end := kgo.TryCommit
+	if perr != nil {
+		end = kgo.TryAbort
+	}
+	if err := cl.EndTransaction(txCtx, end); err != nil {
+		o.m.transactions.WithLabelValues("failed").Inc()
+		return false, errors.Join(perr, fmt.Errorf("end kafka transaction: %w", err))
+	}
+	if perr != nil {
+		o.m.transactions.WithLabelValues("aborted").Inc()
+		return false, perr
+	}
+	o.m.transactions.WithLabelValues("committed").Inc()
+	return true, nil
+}
+
 // performBudget bounds one round of performing, so consumption goes on.
 const performBudget = 2 * time.Second
 
 // performDue performs the pending intents that are due, oldest first,
 // marking each done (or dead) in its own transaction before the next.
-func (o *Outbox) performDue(ctx context.Context, sess *kgo.GroupTransactSession, mem *memory) error {
+func (o *Outbox) performDue(ctx context.Context, marks *kgo.Client, mem *memory) error {
 	start := time.Now()
 	for i := 0; i < len(mem.pending); {
 		if ctx.Err() != nil || time.Since(start) > performBudget {
@@ -508,16 +561,28 @@ func (o *Outbox) performDue(ctx context.Context, sess *kgo.GroupTransactSession,
 			i++
 			continue
 		}
-		if p.e.Status != Performing {
-			// The window opens: from here until the done record commits,
-			// a crash leaves it unknown whether the effect happened.
-			if err := o.write(ctx, sess, mem, p, Performing, "", nil); err != nil {
-				return err
+		// The window opens: from the performing record until the done
+		// record commits, a crash leaves it unknown whether the effect
+		// happened.
+		var openErr error
+		open := func() error {
+			if p.e.Status != Performing {
+				openErr = o.write(ctx, marks, mem, p, Performing, "", nil)
 			}
+			return openErr
 		}
 		pctx, cancel := context.WithTimeout(ctx, o.cfg.PerformTimeout)
-		result, err := o.p.Perform(pctx, *p.e)
+		var result []byte
+		var err error
+		if wp, ok := o.p.(WindowPerformer); ok {
+			result, err = wp.PerformWindow(pctx, *p.e, open)
+		} else if err = open(); err == nil {
+			result, err = o.p.Perform(pctx, *p.e)
+		}
 		cancel()
+		if openErr != nil {
+			return openErr
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -530,13 +595,13 @@ func (o *Outbox) performDue(ctx context.Context, sess *kgo.GroupTransactSession,
 					return err
 				}
 			}
-			if err := o.mark(ctx, sess, mem, i, Done, "", result); err != nil {
+			if err := o.mark(ctx, marks, mem, i, Done, "", result); err != nil {
 				return err
 			}
 			o.m.done.Inc()
 		case dead:
 			p.e.Attempts++
-			if err := o.mark(ctx, sess, mem, i, Dead, reason, nil); err != nil {
+			if err := o.mark(ctx, marks, mem, i, Dead, reason, nil); err != nil {
 				return err
 			}
 			o.m.dead.Inc()
@@ -564,8 +629,8 @@ func (o *Outbox) performDue(ctx context.Context, sess *kgo.GroupTransactSession,
 
 // mark writes the done or dead record of pending[i] and removes it from
 // the pending list.
-func (o *Outbox) mark(ctx context.Context, sess *kgo.GroupTransactSession, mem *memory, i int, st Status, reason string, result []byte) error {
-	if err := o.write(ctx, sess, mem, mem.pending[i], st, reason, result); err != nil {
+func (o *Outbox) mark(ctx context.Context, marks *kgo.Client, mem *memory, i int, st Status, reason string, result []byte) error {
+	if err := o.write(ctx, marks, mem, mem.pending[i], st, reason, result); err != nil {
 		return err
 	}
 	mem.mu.Lock()
@@ -578,7 +643,7 @@ func (o *Outbox) mark(ctx context.Context, sess *kgo.GroupTransactSession, mem *
 // write records a new status of p in its own transaction. A failed write
 // is retried a few times in this session; if the session ends first, the
 // effect is performed again after restart (the window).
-func (o *Outbox) write(ctx context.Context, sess *kgo.GroupTransactSession, mem *memory, p *pending, st Status, reason string, result []byte) error {
+func (o *Outbox) write(ctx context.Context, marks *kgo.Client, mem *memory, p *pending, st Status, reason string, result []byte) error {
 	e := *p.e
 	e.Status, e.Reason, e.Result = st, reason, result
 	if st == Done || st == Dead {
@@ -597,7 +662,7 @@ func (o *Outbox) write(ctx context.Context, sess *kgo.GroupTransactSession, mem 
 	}
 	var lastErr error
 	for try := 0; try < 5; try++ {
-		committed, err := o.produce(ctx, sess, out)
+		committed, err := o.writeMarks(ctx, marks, out)
 		if err == nil && committed {
 			mem.mu.Lock()
 			*p.e = e
