@@ -129,6 +129,10 @@ churn:
 		}
 	})
 	waitFor(t, 3*time.Minute, "every alert mailed", func() bool {
+		if !consumedAll(t, e, e.prefix+".notify") {
+			why = "the sink has not consumed every event yet"
+			return false
+		}
 		effects = outboxEffects(t, e.kafka(), state)
 		mails = readMails(t, dir, domain)
 		got := map[string]bool{}
@@ -207,7 +211,15 @@ churn:
 		}
 		if !found {
 			missing++
-			t.Errorf("no mail for alert %s that the final MO state calls for", k)
+			var have []string
+			for ek, ef := range effects {
+				if strings.HasPrefix(ek, k[:strings.LastIndexByte(k, '/')]) {
+					var p notify.Mail
+					_ = json.Unmarshal(ef.Payload, &p)
+					have = append(have, ek+" "+string(ef.Status)+" "+p.Subject)
+				}
+			}
+			t.Errorf("no mail for alert %s (%s) that the final MO state calls for; the sink's alerts of the object: %v", k, want[k], have)
 		}
 	}
 	if len(want) < 5 {
@@ -219,6 +231,41 @@ churn:
 	}
 	t.Logf("NOTE notify: %d alerts mailed (%d mails) in %s of churn at 12 changes/s (%.0f alerts/min), %d kill -9 of the sink, %d re-sent after a kill in the window, %d duplicate mails, SMTP unreachable 6-7 s; final-state alerts %d, missing %d",
 		len(byKey), len(mails), churnFor, float64(len(byKey))/elapsed.Minutes(), kills, windowKills, dups, len(want), missing)
+}
+
+// consumedAll reports whether group has committed offsets at the end of
+// every partition of the MO topics it consumes (the last offset of a
+// partition is capture's commit marker).
+func consumedAll(t *testing.T, e *e2e, group string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(e.kafka()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return false
+	}
+	var topics []string
+	committed.Each(func(o kadm.OffsetResponse) { topics = append(topics, o.Topic) })
+	if len(topics) == 0 {
+		return false
+	}
+	ends, err := adm.ListCommittedOffsets(ctx, topics...)
+	if err != nil {
+		return false
+	}
+	ok := true
+	ends.Each(func(o kadm.ListedOffset) {
+		c, found := committed.Lookup(o.Topic, o.Partition)
+		if o.Offset > 0 && (!found || c.At < o.Offset-1) {
+			ok = false
+		}
+	})
+	return ok
 }
 
 // since reads the sink's start mark from its state topic.
@@ -293,7 +340,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // repeated content) that OS2mo's rules call for in the final state, for
 // objects changed after the sink started. It restates the rules
 // independently of sinks/notify (OS2mo's agents.py, integrations.md §3).
-func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]bool {
+func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]string {
 	latest := map[string]*event.Envelope{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -382,7 +429,7 @@ func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]bool {
 		return rule + "/" + uuid + "/" + hex.EncodeToString(h[:16])
 	}
 	units := objs(mo.OrgUnit)
-	want := map[string]bool{}
+	want := map[string]string{}
 	for uuid, ev := range objs(mo.Manager) {
 		if !changed(ev) {
 			continue
@@ -401,7 +448,8 @@ func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]bool {
 		if date > today || u == nil || valid(u.Object) == nil {
 			continue
 		}
-		want[key("manager_removal", uuid, s(v, "person")+"|"+s(v, "org_unit")+"|"+date)] = true
+		c := s(v, "person") + "|" + s(v, "org_unit") + "|" + date
+		want[key("manager_removal", uuid, c)] = c
 	}
 	roles := map[string][]string{}
 	lastRB := map[string]*event.Envelope{}
@@ -432,7 +480,7 @@ func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]bool {
 		for _, r := range rs {
 			content += r + ","
 		}
-		want[key("ituser", uuid, content+"|"+to)] = true
+		want[key("ituser", uuid, content+"|"+to)] = content + "|" + to + " last event " + ev.ID + " " + ev.Source.CommitTime.String()
 	}
 	return want
 }
