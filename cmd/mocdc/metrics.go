@@ -23,6 +23,9 @@ func withMetrics(ctx context.Context, log *slog.Logger, m MetricsConfig, reg *pr
 	defer cancel(nil)
 	serve, err := serveMetrics(ctx, log, m, reg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped (Ctrl-C) while waiting for the port
+		}
 		return err
 	}
 	served := make(chan error, 1)

@@ -97,3 +97,17 @@ func TestMetricsListenerGivesUp(t *testing.T) {
 		t.Errorf("mocdc capture with its metrics port taken: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// Stopped while it waits for the port: a clean stop, not an error.
+func TestMetricsListenerStoppedWhileWaiting(t *testing.T) {
+	_, addr := holdPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := withMetrics(ctx, slog.New(slog.DiscardHandler), MetricsConfig{Listen: addr, ListenTimeout: time.Minute}, newRegistry(), func(context.Context) error {
+		t.Error("the component ran without its metrics listener")
+		return nil
+	})
+	if err != nil {
+		t.Errorf("withMetrics stopped while waiting for the port: %v, want nil", err)
+	}
+}
