@@ -138,7 +138,7 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		if err != nil {
 			return err
 		}
-		if err := scopeAffected(ctx, st, m.scope, set, next, prev); err != nil {
+		if err := scopeAffected(ctx, st, m.scope, set, next, prev, due); err != nil {
 			return err
 		}
 		phase("cascade", t0)

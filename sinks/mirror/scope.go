@@ -167,15 +167,27 @@ func (d *deriver) scopePrefetch(ctx context.Context, keys []objKey) error {
 }
 
 // scopeAffected adds to out what a scoped mirror must recompute besides:
-// for a unit whose label or parent changed (or that came or went), its
-// subtree and everything tied to those units; with Persons, the persons
-// of changed engagements and of engagements in those units, and what
-// hangs on those persons.
-func scopeAffected(ctx context.Context, st *state, rules *scope.Rules, out map[objKey]bool, changed, prev map[objKey]*mo.Object) error {
+// for a unit whose label or parent changed (or that came or went, or
+// whose version of the day changed at midnight: a relabel dated today),
+// its subtree and everything tied to those units; with Persons, the
+// persons of changed engagements and of engagements in those units, and
+// what hangs on those persons.
+func scopeAffected(ctx context.Context, st *state, rules *scope.Rules, out map[objKey]bool, changed, prev map[objKey]*mo.Object, due []objKey) error {
 	if !rules.Enabled() {
 		return nil
 	}
 	var roots, persons []string
+	if err := st.load(ctx, due); err != nil {
+		return err
+	}
+	for _, k := range due {
+		switch k.typ {
+		case mo.OrgUnit:
+			roots = append(roots, k.uuid)
+		case mo.Engagement:
+			persons = append(persons, valuesOf(st.get(k), "person")...)
+		}
+	}
 	for k, next := range changed {
 		switch k.typ {
 		case mo.OrgUnit:
