@@ -127,11 +127,47 @@ func TestSecuredKafka(t *testing.T) {
 			}
 		}
 	}
+	// The broker's authorizer applies new ACLs from the metadata log a
+	// moment after CreateACLs returns (under load, seconds): wait until it
+	// describes every one, or the components, which stop at once on a
+	// refused operation, would start before their rights exist.
+	// As filters (describe, delete), "any host" must be said.
+	filters := func() []*kadm.ACLBuilder {
+		fs := componentACLs(p, e.slot, ledgerGroup, ledgerTxn, mirrorGroup)
+		for _, f := range fs {
+			f.AllowHosts().DenyHosts()
+		}
+		return fs
+	}
+	for _, b := range filters() {
+		for deadline := time.Now().Add(time.Minute); ; {
+			res, err := adm.DescribeACLs(ctx, b)
+			seen := err == nil && len(res) > 0
+			for _, r := range res {
+				seen = seen && r.Err == nil && len(r.Described) > 0
+			}
+			if seen {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the broker does not describe the new ACLs after a minute (%v)", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	t.Cleanup(func() {
 		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer ccancel()
-		for _, b := range componentACLs(p, e.slot, ledgerGroup, ledgerTxn, mirrorGroup) {
-			_, _ = adm.DeleteACLs(cctx, b)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...)) // admin is closed by now
+		if err != nil {
+			t.Errorf("delete ACLs: %v", err)
+			return
+		}
+		defer cl.Close()
+		for _, b := range filters() {
+			if _, err := kadm.NewClient(cl).DeleteACLs(cctx, b); err != nil {
+				t.Errorf("delete ACLs: %v", err)
+			}
 		}
 	})
 
