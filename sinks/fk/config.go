@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Config is the `fk:` section of the mocdc YAML: where OS2sync is, which
@@ -33,6 +34,12 @@ type Config struct {
 	// (ignored_unit_levels, ignored_unit_types).
 	IgnoredUnitLevels []string `yaml:"ignored_unit_levels"`
 	IgnoredUnitTypes  []string `yaml:"ignored_unit_types"`
+	// Scope is the organisation-label filter every sink shares
+	// (sinks/scope: labels by uuid or user_key, roots, exclude), applied to
+	// units on top of the filters above; as with hierarchy_labels, an FK IT
+	// user makes a unit pass its labels (not its roots or exclude).
+	// scope.persons does not apply: users follow their positions.
+	Scope scope.Config `yaml:"scope"`
 
 	// FKITSystem is the user_key of the IT system whose IT users hold FK
 	// Organisation uuids (compared case-insensitively). Default "FK-ORG"
@@ -225,6 +232,12 @@ func (c *Config) Validate() error {
 		if !uuidRe.MatchString(u) {
 			bad("excluded_units[%d] %q is not a unit uuid", i, u)
 		}
+	}
+	if err := c.Scope.Validate("fk.scope"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Scope.Persons {
+		bad("scope.persons does not apply to FK: a user is sent while it has a position in a unit that is sent; remove it")
 	}
 	if c.Batch.MaxRecords < 1 || c.Batch.MaxWait < 0 {
 		bad("batch: max_records must be at least 1 and max_wait not negative")

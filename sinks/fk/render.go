@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
 
@@ -28,6 +29,10 @@ type pass struct {
 	phone     []string
 	landline  map[string]bool
 	landlines []string
+
+	// scopeTree and scopeLabels are the shared scope rule split in two:
+	// roots and exclude always apply, labels yield to an FK IT user.
+	scopeTree, scopeLabels *scope.Rules
 
 	relevant map[string]bool
 	fkUUIDs  map[string]string
@@ -61,6 +66,8 @@ func newPass(cfg *Config, v *view.View, now time.Time) *pass {
 		}
 		return out
 	}
+	p.scopeTree = scope.New(scope.Config{Roots: cfg.Scope.Roots, Exclude: cfg.Scope.Exclude})
+	p.scopeLabels = scope.New(scope.Config{Labels: cfg.Scope.Labels})
 	if len(cfg.HierarchyLabels) > 0 {
 		p.labels = set(match(cfg.HierarchyLabels, true))
 	}
@@ -111,17 +118,34 @@ func (p *pass) computeRelevant(unit string) bool {
 		return true
 	}
 	parent := ver.Str("parent")
-	if parent == "" || p.excluded[unit] || !p.isRelevant(parent) {
+	if parent == "" || p.excluded[unit] || !p.isRelevant(parent) || !p.scopeTree.UnitPasses(scopeView{p}, unit) {
 		return false
 	}
 	if len(p.unitFKITUsers(unit)) > 0 {
 		return true
 	}
-	if p.labels != nil && !p.labels[ver.Str("org_unit_hierarchy")] {
+	if p.labels != nil && !p.labels[ver.Str("org_unit_hierarchy")] || !p.scopeLabels.UnitPasses(scopeView{p}, unit) {
 		return false
 	}
 	return !p.levels[ver.Str("org_unit_level")] && !p.types[ver.Str("unit_type")]
 }
+
+// scopeView answers the shared scope rules from the view, as of the pass.
+type scopeView struct{ p *pass }
+
+func (s scopeView) Unit(uuid string) (label, labelKey, parent string, ok bool) {
+	ver := s.p.v.Get(mo.OrgUnit, uuid).At(s.p.now)
+	if ver == nil {
+		return "", "", "", false
+	}
+	label = ver.Str("org_unit_hierarchy")
+	if label != "" {
+		labelKey = s.p.v.ClassUserKey(label, s.p.now)
+	}
+	return label, labelKey, ver.Str("parent"), true
+}
+
+func (s scopeView) PersonUnits(string) []string { return nil } // scope.persons is refused by Validate
 
 // unitFKITUsers returns the unit's IT users in the FK IT system, valid now.
 func (p *pass) unitFKITUsers(unit string) []*view.Version {

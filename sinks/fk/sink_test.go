@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -321,3 +322,24 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func keys[V any](m map[string]V) []string { return sortedKeys(m) }
+
+// TestSinkScope: the shared scope rule (labels by user_key, exclude)
+// filters units like hierarchy_labels does; an FK IT user still makes a
+// unit pass its labels, not its exclude.
+func TestSinkScope(t *testing.T) {
+	e := newEnv(t)
+	seed(e)
+	cfg := e.config()
+	cfg.HierarchyLabels = nil
+	cfg.Scope.Labels = []string{"linjeorg"}
+	cfg.Scope.Exclude = []string{unitA}
+	r := e.start(cfg, false)
+	e.settle(r)
+	st := e.double.State(testCVR)
+	if got := keys(st.OrgUnits); fmt.Sprint(got) != fmt.Sprint([]string{unitTop, fkUnitD}) {
+		t.Errorf("FK units %v, want the top and D (FK IT user; A excluded, B and C not line organisation)", got)
+	}
+	if got := keys(st.Users); fmt.Sprint(got) != fmt.Sprint([]string{guid3}) {
+		t.Errorf("FK users %v, want only user 3 (user 1's unit A is excluded)", got)
+	}
+}
