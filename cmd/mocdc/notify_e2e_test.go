@@ -341,6 +341,11 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // objects changed after the sink started. It restates the rules
 // independently of sinks/notify (OS2mo's agents.py, integrations.md §3).
 func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]string {
+	return finalAlertsAt(t, e, since, time.Now())
+}
+
+// finalAlertsAt is finalAlerts as of the time now.
+func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string {
 	latest := map[string]*event.Envelope{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -379,7 +384,6 @@ func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]string {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
 	today := string(mo.DateOf(now))
 	objs := func(typ mo.Type) map[string]*event.Envelope {
 		out := map[string]*event.Envelope{}
