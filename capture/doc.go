@@ -16,4 +16,12 @@
 // up the slot, runs the initial snapshot, and then streams, batching
 // source transactions into Kafka transactions and confirming each batch's
 // end position to PostgreSQL only after Kafka committed it.
+//
+// Failures (errors.go): what retrying cannot fix — a refused login, a
+// missing role, database or right, wal_level, a Kafka SASL or ACL refusal
+// — ends Run at once with what to do; everything else is retried from the
+// checkpoint with backoff, logged with what is failing. A standby
+// (standby.go) names the active session and warns while Kafka does not
+// answer. On stop, the transactions read so far are published and the
+// position reported, within StopTimeout.
 package capture

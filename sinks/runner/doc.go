@@ -38,4 +38,9 @@
 // removing an instance only moves the partitions that must move;
 // BlockRebalanceOnPoll, so a partition is never revoked while its batch is
 // being applied.
+//
+// Start and stop: Run first waits for topics that do not exist yet
+// (capture creates them; Config.TopicWait, then an error naming them).
+// When its context ends, Run rolls back a batch in progress, logs where it
+// stands and returns nil; Close then leaves the group at once.
 package runner
