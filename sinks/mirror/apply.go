@@ -330,7 +330,10 @@ func (m *Mirror) rollDay(ctx context.Context, s *session, today mo.Date) ([]objK
 // object in actual mode; in historic mode only the classes, facets and IT
 // systems whose names the export shows as of today.
 func (m *Mirror) nextChange(o *mo.Object, today mo.Date) any {
-	if m.sc.mode == Historic && o.Type != mo.Class && o.Type != mo.Facet && o.Type != mo.ITSystem {
+	// A scoped mirror judges units (labels, parents) and, with persons,
+	// engagements as of today in both modes: they change at midnight.
+	scoped := m.scope.Enabled() && (o.Type == mo.OrgUnit || o.Type == mo.Engagement)
+	if m.sc.mode == Historic && o.Type != mo.Class && o.Type != mo.Facet && o.Type != mo.ITSystem && !scoped {
 		return nil
 	}
 	return nextChange(o, today)
