@@ -29,7 +29,7 @@ CONFIG := deploy/local/mocdc.yaml
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.mocdc/*' 2>/dev/null) $(wildcard go.mod go.sum)
 NEED_ENV = [ -f "$(ENV_FILE)" ] || { echo "no $(ENV_FILE): start the services first (make run, or make services)" >&2; exit 1; }
 
-.PHONY: services services-down services-status test test-clean run bench build vet status verify config-check chaos
+.PHONY: services services-down services-status test test-clean test-mssql run bench build vet status verify config-check chaos
 
 # Start (or reuse) the local services; quick when they already run.
 services:
@@ -52,6 +52,20 @@ test: services
 # when no test runs.
 test-clean: services
 	. "$(ENV_FILE)" && go run ./deploy/local/testenv/sweep
+
+# Every SQL Server subtest of the mirror — golden T-SQL, error classes,
+# conformance, table mapping, kill -9, scaling, rebuild, the Kafka-backed ones
+# included — against the local Kafka and the SQL Server (or Babelfish) that
+# MOCDC_TEST_MSSQL_DSN names: a login that may create databases, e.g.
+#   MOCDC_TEST_MSSQL_DSN='sqlserver://sa:Secret_1@dbhost:1433' make test-mssql
+# Each test creates its own database and drops it. CI has no SQL Server and
+# does not run this.
+test-mssql:
+	@if [ -z "$${MOCDC_TEST_MSSQL_DSN:-}" ]; then \
+		echo "make test-mssql: set MOCDC_TEST_MSSQL_DSN to a SQL Server login that may create databases, e.g. MOCDC_TEST_MSSQL_DSN='sqlserver://sa:Secret_1@dbhost:1433' make test-mssql" >&2; exit 2; fi
+	$(SERVICES) up
+	. "$(ENV_FILE)" && MOCDC_TEST_DIALECTS=mssql go test -count=1 -p 1 -timeout 40m -v ./sinks/mirror/ 2>&1 | \
+		grep -E '^ *--- (PASS|FAIL|SKIP)|^(PASS|FAIL|ok)|_test\.go:[0-9]+:|^panic'
 
 # The main job: the local MO store with a demo municipality and live
 # changes, capture into Kafka, the sinks, and a progress line. Ctrl-C stops it.

@@ -94,7 +94,16 @@ type SinkStatus struct {
 	Topics []TopicLag `json:"topics,omitempty"`
 	// Freshness is what the mirror's kvittering table says.
 	Freshness *Freshness `json:"freshness,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	// Retries is, as the last report an instance wrote to the mirror's
+	// target says, how many attempts in a row failed for the batch in
+	// hand (0: applying); nil when no instance ever failed. LastError is
+	// that report's error, LastErrorAt when it was written, Instance by
+	// whom.
+	Retries     *int       `json:"retries"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	Instance    string     `json:"instance,omitempty"`
+	Error       string     `json:"error,omitempty"`
 }
 
 // Freshness is how current a mirror's tables are, from kvittering. The
@@ -325,6 +334,14 @@ func readMirror(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, cfg *Con
 		}
 	}
 	s.Freshness = f
+	if h := p.Health; h != nil {
+		n := h.Failures
+		s.Retries, s.Instance = &n, h.Instance
+		if n > 0 {
+			at := h.At
+			s.LastError, s.LastErrorAt = h.LastError, &at
+		}
+	}
 	names := make([]string, len(mirror.Mirrored))
 	for i, typ := range mirror.Mirrored {
 		names[i] = topics.Object(typ)
@@ -417,7 +434,7 @@ func writeStatus(w io.Writer, st *Status) {
 	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SINK\tGROUP\tINSTANCES\tLAG\tNEWEST MO CHANGE\tAPPLIED\tFRESHNESS\tSTATE")
+	fmt.Fprintln(tw, "SINK\tGROUP\tINSTANCES\tLAG\tNEWEST MO CHANGE\tAPPLIED\tFRESHNESS\tRETRIES\tSTATE\tLAST ERROR")
 	for _, s := range st.Sinks {
 		name := s.Kind
 		if s.Kind == "mirror" {
@@ -460,7 +477,17 @@ func writeStatus(w io.Writer, st *Status) {
 		if s.Error == "" && stopped {
 			state += ", no instance running"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(s.Group), instances, lag, newest, applied, fresh, oneLine(state))
+		retries, lastErr := "-", "-"
+		if s.Retries != nil {
+			retries = fmt.Sprint(*s.Retries)
+		}
+		if s.LastError != "" {
+			lastErr = fmt.Sprintf("%s (%s, %s)", s.LastError, s.LastErrorAt.In(mo.Location).Format(time.DateTime), s.Instance)
+			if s.Error == "" {
+				state += ", failing"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(s.Group), instances, lag, newest, applied, fresh, retries, oneLine(state), oneLine(lastErr))
 	}
 	tw.Flush()
 }

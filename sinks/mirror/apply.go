@@ -55,11 +55,17 @@ func (m *Mirror) Apply(ctx context.Context, b *runner.Batch) error {
 		m.stagedOnly = true
 		m.log.Warn("a direct load met an existing key; writing through staging from now on", slog.Any("err", err))
 	}
+	class := m.d.Classify(err)
 	err = fmt.Errorf("mirror %s: apply %d records: %w", m.cfg.Name, len(b.Records), err)
-	if m.d.Classify(err) == Data {
-		return runner.Permanent(err)
+	switch class {
+	case Auth:
+		err = fmt.Errorf("%w\nThe target refused a permission the mirror needs (read and write its tables, create #temporary tables): grant it and start the mirror again", err)
+	case NoDatabase:
+		err = fmt.Errorf("%w\nThe target database is gone: create it again (the mirror rebuilds its tables) or fix the dsn", err)
+	case Invalid:
+		err = fmt.Errorf("%w\nThe target rejected the statement itself (error code unknown to the mirror, unsupported, or a table changed under it): the mirror stops rather than retry it or dead-letter good records; see docs/mirror.md, When things go wrong", err)
 	}
-	return err
+	return deliveryError(class, err)
 }
 
 func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
@@ -168,9 +174,9 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		}
 	}
 	if len(changes) > 0 {
-		var query any
+		query := sql.NullString{} // a batch of snapshot or tick events only: no MO commit time
 		if !newest.IsZero() {
-			query = localTime(newest)
+			query = nullableString(localTime(newest))
 		}
 		if _, err := s.exec(ctx, sqlKvittering(m.d), query, localTime(start), localTime(m.now())); err != nil {
 			return fmt.Errorf("write kvittering: %w", err)

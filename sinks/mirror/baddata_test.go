@@ -121,7 +121,7 @@ func throughProxy(t *testing.T, cfg Config) (Config, *proxy) {
 // again while changes flow: the mirror retries with backoff and, once the
 // target is back, holds every change.
 func TestTargetDownRetriesAndLosesNothing(t *testing.T) {
-	for _, dialect := range []string{"postgres", "mysql"} {
+	for _, dialect := range localDialects() {
 		t.Run(dialect, func(t *testing.T) {
 			k := newKafkaEnv(t)
 			direct := newTarget(t, dialect, Actual)

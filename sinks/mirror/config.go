@@ -59,6 +59,11 @@ type Config struct {
 	Batch BatchConfig `yaml:"batch"`
 	// Retry is the backoff while the target fails.
 	Retry runner.Backoff `yaml:"retry"`
+	// StuckAfter is how many times in a row a batch may fail the same way
+	// before the runner splits it to find the record, and finally
+	// dead-letters that record or stops (runner.Config.StuckAfter).
+	// Default 10.
+	StuckAfter int `yaml:"stuck_after"`
 	// TickInterval is how often an idle mirror checks whether the date
 	// changed (actual-state rows change at midnight). Default 30s.
 	TickInterval time.Duration `yaml:"tick_interval"`
@@ -72,6 +77,12 @@ type Config struct {
 	// DATA LOCAL INFILE, falls back to insert when the server has
 	// local_infile=0) or insert (multi-row INSERT).
 	MySQLLoad string `yaml:"mysql_load"`
+	// BulkCopy (SQL Server only) loads the staging tables with TDS bulk
+	// copy, the fast path. false loads them with multi-row INSERT, for
+	// servers whose bulk load is unreliable (Babelfish for PostgreSQL has
+	// a known defect when a bulk-load message ends on a TDS packet
+	// boundary). Unset: bulk copy on SQL Server, INSERT on Babelfish.
+	BulkCopy *bool `yaml:"bulk_copy"`
 	// MaxConnections caps the connections to the target. Default 4.
 	MaxConnections int `yaml:"max_connections"`
 	// TLSCAFile is the CA certificate (PEM) a MySQL/MariaDB target's
@@ -133,13 +144,13 @@ func (c *Config) Defaults() {
 	}
 	rc := c.Runner()
 	rc.Defaults()
-	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry, c.TickInterval, c.SessionTimeout = rc.MaxRecords, rc.MaxWait, rc.Retry, rc.TickInterval, rc.SessionTimeout
+	c.Batch.MaxRecords, c.Batch.MaxWait, c.Retry, c.TickInterval, c.SessionTimeout, c.StuckAfter = rc.MaxRecords, rc.MaxWait, rc.Retry, rc.TickInterval, rc.SessionTimeout, rc.StuckAfter
 }
 
 // Runner returns the consumer settings of the target.
 func (c Config) Runner() runner.Config {
 	return runner.Config{Group: c.Group, MaxRecords: c.Batch.MaxRecords, MaxWait: c.Batch.MaxWait, Retry: c.Retry,
-		TickInterval: c.TickInterval, SessionTimeout: c.SessionTimeout}
+		TickInterval: c.TickInterval, SessionTimeout: c.SessionTimeout, StuckAfter: c.StuckAfter}
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
@@ -168,6 +179,9 @@ func (c Config) Validate() error {
 	case MySQLLoadData, MySQLInsert:
 	default:
 		add("mysql_load %q: use load_data or insert", c.MySQLLoad)
+	}
+	if c.BulkCopy != nil && c.Dialect != "mssql" {
+		add("bulk_copy applies to the mssql dialect only (for mysql see mysql_load)")
 	}
 	if c.KvitteringRetention < 0 {
 		add("kvittering_retention must not be negative")

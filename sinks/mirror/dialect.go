@@ -3,10 +3,16 @@ package mirror
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/os2mo-cdc/mocdc/sinks/runner"
 )
 
 // Dialect is what differs between the target databases; everything else
@@ -88,20 +94,78 @@ type Dialect interface {
 // ErrorClass is what an error from the target means for delivery.
 type ErrorClass int
 
-// Error classes.
+// Error classes. Each dialect maps its server's error codes to them and
+// lists the codes it knows; an error code a dialect does not know is
+// Invalid, never retried blindly.
 const (
-	// Retryable: the target is down, busy or a transaction lost a race
-	// (deadlock, serialization failure, lock timeout, lost connection).
-	// The batch is tried again; nothing is skipped.
+	// Retryable: the transaction lost a race with another one (deadlock,
+	// serialization failure, lock timeout, a duplicate key two instances
+	// raced for). The batch is tried again; nothing is skipped. A batch
+	// that fails the same way again and again is split by the runner and
+	// finally stops it (runner.Config.StuckAfter).
 	Retryable ErrorClass = iota
 	// Data: the target rejects a value (too long, out of range, NULL in
 	// a NOT NULL column). The record that carries it is dead-lettered.
 	Data
-	// Auth: wrong user or password, or no permission. Fatal at start.
+	// Auth: wrong user or password, or no permission. Fatal.
 	Auth
-	// NoDatabase: the database in the DSN does not exist. Fatal at start.
+	// NoDatabase: the database in the DSN does not exist. Fatal.
 	NoDatabase
+	// Unavailable: the target cannot be reached or is not ready (refused
+	// or lost connection, login timeout, shutdown, failover). Retried for
+	// as long as it takes.
+	Unavailable
+	// Invalid: the target rejects the statement itself (syntax, an
+	// unsupported feature, a missing object), or fails with an error code
+	// the dialect does not know. Fatal: retrying the same statement cannot
+	// help and dead-lettering would throw good records away.
+	Invalid
 )
+
+func (c ErrorClass) String() string {
+	switch c {
+	case Retryable:
+		return "retryable"
+	case Data:
+		return "data"
+	case Auth:
+		return "auth"
+	case NoDatabase:
+		return "no database"
+	case Unavailable:
+		return "unavailable"
+	case Invalid:
+		return "invalid"
+	}
+	return "?"
+}
+
+// classifyNetwork classifies the errors every driver shares: a lost or
+// refused connection, a timeout, a connection the pool gave up on. ok is
+// false for anything else.
+func classifyNetwork(err error) (ErrorClass, bool) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed), errors.As(err, &ne):
+		return Unavailable, true
+	}
+	return 0, false
+}
+
+// deliveryError marks err for the runner by its class.
+func deliveryError(class ErrorClass, err error) error {
+	switch class {
+	case Data:
+		return runner.Permanent(err)
+	case Unavailable:
+		return runner.Unavailable(err)
+	case Auth, NoDatabase, Invalid:
+		return runner.Fatal(err)
+	}
+	return err
+}
 
 // session is one target connection with its open transaction.
 type session struct {
@@ -120,6 +184,12 @@ func (s *session) timed(q string) func() {
 }
 
 func (s *session) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	for i, a := range args {
+		if a == nil {
+			// A bug, caught in every dialect's tests: see typedNull.
+			return nil, fmt.Errorf("parameter %d is an untyped nil (bind a typed NULL, e.g. sql.NullString{})\n\tin: %s", i+1, abbreviate(q))
+		}
+	}
 	defer s.timed(q)()
 	res, err := s.tx.ExecContext(ctx, q, args...)
 	if err != nil {
@@ -198,7 +268,7 @@ func dialectFor(cfg Config) (Dialect, error) {
 	case "mysql":
 		return &mysql{insertOnly: cfg.MySQLLoad == MySQLInsert}, nil
 	case "mssql":
-		return &mssql{}, nil
+		return &mssql{bulkCopy: cfg.BulkCopy}, nil
 	}
 	return nil, fmt.Errorf("dialect %q: use postgres, mysql or mssql", cfg.Dialect)
 }

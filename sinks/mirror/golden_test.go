@@ -40,6 +40,12 @@ func statementsOf(d Dialect, mode Mode) string {
 	if my, ok := d.(*mysql); ok {
 		add("mysql bulk load (staging)", my.loadSQL("mocdc_1", d.Staging(keysTable), keysTable))
 	}
+	if _, ok := d.(*mssql); ok {
+		add("mssql staging without bulk copy (bulk_copy: false), 2 rows", sqlInsertRows(d, "#mocdc_stg_keys", keysTable.ColumnNames(), 2))
+		bf := &mssql{babelfish: true}
+		add("session setup on Babelfish", bf.SessionSetup()...)
+		add("start checks: Babelfish or SQL Server, isolation level of a serializable transaction", sqlIsBabelfish, sqlIsolationLevel)
+	}
 	for _, t := range sc.tables {
 		if t.Direct {
 			continue
@@ -53,7 +59,7 @@ func statementsOf(d Dialect, mode Mode) string {
 		sqlLockOffsets(d, 2), sqlReadOffsets(d, 2), sqlStoreOffset(d), sqlInsertRows(d, tOffsets, []string{"topic", "partition_no", "next_offset"}, 2))
 	add("offsets at partition assignment", sqlReadOffsets(d, 0))
 	add("state reads", sqlLoadObjects(d, 3), sqlReferrers(d, 3, false), sqlReferrers(d, 3, true))
-	add("meta and day rollover", sqlReadMeta(d), sqlInsertMeta(d), sqlMoveDay(d), sqlDue(d), sqlNewestKvittering(d), sqlPruneKvittering(d))
+	add("meta and day rollover", sqlReadMeta(d), sqlInsertMeta(d), sqlPutMeta(d), sqlMoveDay(d), sqlDue(d), sqlNewestKvittering(d), sqlPruneKvittering(d))
 	add("mapping version changed: every object due", sqlAllDue(d))
 	add("kvittering", sqlKvittering(d))
 	var uses []string

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,11 +43,14 @@ type Mirror struct {
 	scope *scope.Rules
 	// trace receives statement durations (benchmarks).
 	trace func(q string, d time.Duration)
+	// instance names this process in health reports: host/pid.
+	instance string
 }
 
 var (
-	_ runner.Sink   = (*Mirror)(nil)
-	_ runner.Ticker = (*Mirror)(nil)
+	_ runner.Sink           = (*Mirror)(nil)
+	_ runner.Ticker         = (*Mirror)(nil)
+	_ runner.HealthReporter = (*Mirror)(nil)
 )
 
 // Option sets an optional dependency of a Mirror.
@@ -90,6 +94,8 @@ func New(db *sql.DB, cfg Config, topics event.Topics, opts ...Option) (*Mirror, 
 	for _, t := range Mirrored {
 		m.types[topics.Object(t)] = t
 	}
+	host, _ := os.Hostname()
+	m.instance = fmt.Sprintf("%s/%d", host, os.Getpid())
 	for _, o := range opts {
 		o(m)
 	}
@@ -270,7 +276,7 @@ func (m *Mirror) storeOffsets(ctx context.Context, s *session, stored, end runne
 			n, _ := end.Get(tp.Topic, tp.Partition)
 			rows[i] = []any{tp.Topic, tp.Partition, n}
 		}
-		if err := insertRows(ctx, s, m.d, tOffsets, []string{"topic", "partition_no", "next_offset"}, rows, 500); err != nil {
+		if err := insertRows(ctx, s, m.d, tOffsets, m.sc.table(tOffsets).Columns, rows, 500); err != nil {
 			return fmt.Errorf("store offsets: %w", err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -145,7 +144,7 @@ var readerSeq atomic.Uint64
 // separated, backslash escaped, \N for NULL), or multi-row INSERT.
 func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {
 	if d.insertOnly {
-		return insertRows(ctx, s, d, "mocdc_stg_"+t.Name, t.ColumnNames(), rows, 1000)
+		return insertRows(ctx, s, d, "mocdc_stg_"+t.Name, t.Columns, rows, 1000)
 	}
 	return d.loadInto(ctx, s, d.Staging(t), t, rows)
 }
@@ -153,7 +152,7 @@ func (d *mysql) Load(ctx context.Context, s *session, t *Table, rows [][]any) er
 // LoadInto loads rows straight into t.
 func (d *mysql) LoadInto(ctx context.Context, s *session, t *Table, rows [][]any) error {
 	if d.insertOnly {
-		return insertRows(ctx, s, d, t.Name, t.ColumnNames(), rows, 1000)
+		return insertRows(ctx, s, d, t.Name, t.Columns, rows, 1000)
 	}
 	return d.loadInto(ctx, s, d.Quote(t.Name), t, rows)
 }
@@ -227,23 +226,6 @@ func writeTSV(buf *bytes.Buffer, v any) {
 	}
 }
 
-// insertRows writes rows into table (unquoted name) with multi-row
-// INSERT statements of up to chunk rows each.
-func insertRows(ctx context.Context, s *session, d Dialect, table string, cols []string, rows [][]any, chunk int) error {
-	for len(rows) > 0 {
-		n := min(chunk, len(rows))
-		args := make([]any, 0, n*len(cols))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		if _, err := s.exec(ctx, sqlInsertRows(d, table, cols, n), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return nil
-}
-
 func (d *mysql) DeleteVanished(t *Table) string {
 	return deleteVanished(d, t, "t FROM "+d.Quote(t.Name)+" AS t")
 }
@@ -278,26 +260,46 @@ func (d *mysql) Upsert(t *Table) (string, string) {
 	return update, insert
 }
 
-// Classify maps MySQL/MariaDB error numbers: value errors are data errors;
-// access denied is auth; unknown database is NoDatabase; deadlocks, lock
-// wait timeouts, duplicate-key races and lost connections are retryable.
+// MySQL/MariaDB error numbers the dialect knows, by class. A number not
+// listed is Invalid.
+var mysqlClasses = map[uint16]ErrorClass{
+	// Too long (1406), out of range (1264), wrong value (1366, 1292, 1265,
+	// 1416), NULL in NOT NULL (1048), CHECK constraint (3819).
+	1406: Data, 1264: Data, 1366: Data, 1048: Data, 1292: Data, 1265: Data, 3819: Data, 1416: Data,
+	// Access denied: login (1045, 1698), database (1044), table or column
+	// (1142, 1143), privilege (1227).
+	1045: Auth, 1044: Auth, 1142: Auth, 1143: Auth, 1227: Auth, 1698: Auth,
+	// Unknown database.
+	1049: NoDatabase,
+	// Lost races: lock wait timeout (1205), deadlock (1213), duplicate key
+	// (1062: two instances inserting the same new offset row, or a direct
+	// load retried through staging), record changed (1020, MariaDB), a
+	// table another instance created first (1050).
+	1205: Retryable, 1213: Retryable, 1062: Retryable, 1020: Retryable, 1050: Retryable,
+	// Not available now: too many connections (1040, 1203), shutdown in
+	// progress (1053), connection killed (1927), query interrupted (1317).
+	1040: Unavailable, 1203: Unavailable, 1053: Unavailable, 1927: Unavailable, 1317: Unavailable,
+}
+
+// Classify maps MySQL/MariaDB error numbers (mysqlClasses); a lost or
+// refused connection is Unavailable; any other server error — syntax
+// (1064), unknown table or column (1146, 1054), LOAD DATA LOCAL refused
+// (1148, 3948), read-only server (1290, 1836) — is Invalid.
 func (*mysql) Classify(err error) ErrorClass {
-	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) {
-		return Retryable
+	if errors.Is(err, gomysql.ErrInvalidConn) {
+		return Unavailable
 	}
 	me, ok := errorAs[*gomysql.MySQLError](err)
 	if !ok {
-		return Retryable
+		if c, ok := classifyNetwork(err); ok {
+			return c
+		}
+		return Retryable // not the server's: bounded by the runner
 	}
-	switch me.Number {
-	case 1406, 1264, 1366, 1048, 1292, 1265, 3819, 1416:
-		return Data
-	case 1045, 1044, 1142, 1227, 1698:
-		return Auth
-	case 1049:
-		return NoDatabase
+	if c, ok := mysqlClasses[me.Number]; ok {
+		return c
 	}
-	return Retryable
+	return Invalid
 }
 
 // Check falls back to multi-row INSERT when the server refuses LOAD DATA

@@ -204,11 +204,21 @@ func (d *postgres) Upsert(t *Table) (string, string) {
 	return update, insert
 }
 
-// Classify maps SQLSTATEs: class 22 and NOT NULL/CHECK violations are data
-// errors; 28xxx and 42501 are authentication or permission; 3D000 is a
-// missing database; everything else — serialization failures (40001),
-// deadlocks (40P01), unique races (23505), lost connections (08xxx),
-// shutdowns (57P01) — is retryable.
+// Classify maps SQLSTATEs by class:
+//   - Data: class 22 (data exception), 23502 (NOT NULL), 23514 (CHECK);
+//   - Auth: class 28 (authorization), 42501 (insufficient privilege);
+//   - NoDatabase: 3D000;
+//   - Retryable (lost races): class 40 (serialization failure 40001,
+//     deadlock 40P01), 55P03 (lock not available), 23505 (a duplicate key
+//     two instances raced for, or a direct load retried through staging),
+//     57014 (statement timeout), 42P07 (a table another instance starting
+//     at the same time created first);
+//   - Unavailable: class 08 (connection), 57P01–57P05 (shutdown, cannot
+//     connect now, idle timeouts), class 53 (insufficient resources, e.g.
+//     too many connections), class 58 (I/O), and connection failures that
+//     carry no SQLSTATE (refused, reset, timed out);
+//   - Invalid: everything else — class 42 (syntax, undefined object), 0A
+//     (feature not supported), 25 (e.g. a read-only standby), XX …
 func (*postgres) Classify(err error) ErrorClass {
 	pg, ok := errorAs[*pgconn.PgError](err)
 	if !ok {
@@ -216,29 +226,41 @@ func (*postgres) Classify(err error) ErrorClass {
 		if errors.As(err, &cerr) {
 			return classifyConnect(cerr)
 		}
-		return Retryable
+		if c, ok := classifyNetwork(err); ok {
+			return c
+		}
+		if pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) {
+			return Unavailable
+		}
+		return Retryable // not the server's: bounded by the runner
 	}
-	switch {
-	case strings.HasPrefix(pg.Code, "22"), pg.Code == "23502", pg.Code == "23514":
-		return Data
-	case strings.HasPrefix(pg.Code, "28"), pg.Code == "42501":
-		return Auth
-	case pg.Code == "3D000":
-		return NoDatabase
-	}
-	return Retryable
+	return classifySQLState(pg.Code)
 }
 
+func classifySQLState(code string) ErrorClass {
+	class := code[:min(2, len(code))]
+	switch {
+	case class == "22", code == "23502", code == "23514":
+		return Data
+	case class == "28", code == "42501":
+		return Auth
+	case code == "3D000":
+		return NoDatabase
+	case class == "40", code == "55P03", code == "23505", code == "57014", code == "42P07":
+		return Retryable
+	case class == "08", class == "53", class == "58", strings.HasPrefix(code, "57P"):
+		return Unavailable
+	}
+	return Invalid
+}
+
+// classifyConnect classifies a failed connect: the server's refusal by its
+// SQLSTATE, anything else (refused, unreachable, timed out) as Unavailable.
 func classifyConnect(cerr *pgconn.ConnectError) ErrorClass {
 	if pg, ok := errorAs[*pgconn.PgError](cerr.Unwrap()); ok {
-		switch {
-		case strings.HasPrefix(pg.Code, "28"):
-			return Auth
-		case pg.Code == "3D000":
-			return NoDatabase
-		}
+		return classifySQLState(pg.Code)
 	}
-	return Retryable
+	return Unavailable
 }
 
 func (*postgres) Check(context.Context, *sql.DB) ([]string, error) { return nil, nil }

@@ -26,9 +26,9 @@ func (e *StartError) Error() string { return e.msg }
 // runner reads the compacted topics from the start.
 //
 // A *StartError means the configuration or the target must change (wrong
-// credentials, missing database, differing tables, mode switched); any
-// other error is the target being unreachable or busy, and Prepare may be
-// retried.
+// credentials, a missing permission or database, a statement the server
+// rejects, differing tables, mode switched); any other error is the
+// target being unreachable or busy, and Prepare may be retried.
 func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
 	if err := m.db.PingContext(ctx); err != nil {
 		return m.startError(err)
@@ -77,7 +77,10 @@ func (m *Mirror) Prepare(ctx context.Context, rebuild bool) error {
 	if created > 0 {
 		m.log.Info("created missing tables", slog.Int("tables", created))
 	}
-	return m.prepareMeta(ctx)
+	if err := m.prepareMeta(ctx); err != nil {
+		return m.startError(err)
+	}
+	return nil
 }
 
 // prepareMeta records the mode the tables were built in (refusing to mix
@@ -251,17 +254,31 @@ func diffColumns(t *Table, have map[string]string) string {
 	return fmt.Sprintf("table %s: %s", t.Name, strings.Join(parts, "; "))
 }
 
-// startError turns a connection or setup error into what the operator
-// should check; errors that may pass (target down) stay retryable.
+// startError turns an error at start into what the operator should do:
+// a *StartError (stop, with what to fix) for a refused login or
+// permission, a missing database and a rejected statement, each with the
+// server's message and what the statement was for ("create table
+// mocdc_objects: …"); errors that may pass (target down, a lost race)
+// stay retryable.
 func (m *Mirror) startError(err error) error {
+	var se *StartError
+	if errors.As(err, &se) {
+		return se
+	}
 	switch m.d.Classify(err) {
 	case Auth:
-		return &StartError{fmt.Sprintf("mirror %s: the %s target refused the login or the permission: %v\n"+
-			"Check the user and password in the target's dsn (or dsn_file), and that the user may connect to the database and create tables in it.",
+		return &StartError{fmt.Sprintf("mirror %s: the %s target refused the login or a permission: %v\n"+
+			"Check the user and password in the target's dsn (or dsn_file), and that the user may connect to the database, create tables in it and read and write them.",
 			m.cfg.Name, m.d.Name(), err)}
 	case NoDatabase:
 		return &StartError{fmt.Sprintf("mirror %s: the database named in the %s target's dsn does not exist: %v\n"+
 			"Create it (e.g. CREATE DATABASE mirror) or fix the dsn.", m.cfg.Name, m.d.Name(), err)}
+	case Invalid, Data:
+		return &StartError{fmt.Sprintf("mirror %s: the %s target rejected a statement the mirror needs: %v\n"+
+			"Retrying cannot help: the server does not support the statement or a setting refuses it (see docs/mirror.md, When things go wrong; for SQL Server and Babelfish the section SQL Server).",
+			m.cfg.Name, m.d.Name(), err)}
+	case Retryable:
+		return fmt.Errorf("mirror %s: the %s target is busy (a lost race with another session): %w", m.cfg.Name, m.d.Name(), err)
 	}
 	return fmt.Errorf("mirror %s: the %s target is not reachable or not ready (is it running, and are host and port in the dsn right?): %w",
 		m.cfg.Name, m.d.Name(), err)

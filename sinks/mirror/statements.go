@@ -1,6 +1,8 @@
 package mirror
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -61,6 +63,52 @@ func sqlInsertRows(d Dialect, table string, cols []string, n int) string {
 	return sb.String()
 }
 
+// insertRows writes rows (values in the order of cols) into table
+// (unquoted name) with multi-row INSERT statements of up to chunk rows
+// each. NULLs are sent typed (typedNull).
+func insertRows(ctx context.Context, s *session, d Dialect, table string, cols []Column, rows [][]any, chunk int) error {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		args := make([]any, 0, n*len(cols))
+		for _, r := range rows[:n] {
+			for i, v := range r {
+				if v == nil {
+					v = typedNull(cols[i].Kind)
+				}
+				args = append(args, v)
+			}
+		}
+		if _, err := s.exec(ctx, sqlInsertRows(d, table, names, n), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// typedNull is the NULL parameter for a column of kind k. The mirror never
+// binds an untyped nil: go-mssqldb sends it as the TDS NULL type (0x1F),
+// which SQL Server accepts and other TDS servers (Babelfish) refuse;
+// session.exec rejects it.
+func typedNull(k Kind) any {
+	switch k {
+	case Int:
+		return sql.NullInt32{}
+	case BigInt:
+		return sql.NullInt64{}
+	case Bool:
+		return sql.NullBool{}
+	}
+	return sql.NullString{} // strings, text, and times (bound as text)
+}
+
+// nullableString is s, or a typed NULL when s is empty.
+func nullableString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
 func sqlKvittering(d Dialect) string {
 	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", d.Quote(tKvittering),
 		list(d, "", []string{"query_tid", "start_levering_tid", "slut_levering_tid"}), params(d, 1, 3))
@@ -68,6 +116,11 @@ func sqlKvittering(d Dialect) string {
 
 func sqlReadMeta(d Dialect) string {
 	return fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", d.Quote("value"), d.Quote(tMeta), d.Quote("name"), d.Param(1))
+}
+
+// sqlPutMeta sets the value of a row of mocdc_meta, whatever it was.
+func sqlPutMeta(d Dialect) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s", d.Quote(tMeta), d.Quote("value"), d.Param(1), d.Quote("name"), d.Param(2))
 }
 
 func sqlInsertMeta(d Dialect) string {

@@ -3,8 +3,12 @@ package mirror
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
@@ -30,6 +34,9 @@ type Progress struct {
 	// LastWrite is MAX(kvittering.slut_levering_tid): the last batch that
 	// changed rows, whatever its MO commit time.
 	LastWrite time.Time
+	// Health is the last report of failing (or recovered) batches; nil
+	// when no instance ever failed.
+	Health *Health
 }
 
 // ReadProgress reads the Progress of the target of cfg from db, opened
@@ -68,6 +75,9 @@ func ReadProgress(ctx context.Context, db *sql.DB, cfg Config) (Progress, error)
 			return Progress{}, fmt.Errorf("mirror %s: read %s: %w", cfg.Name, tKvittering, err)
 		}
 	}
+	if p.Health, err = m.readHealth(ctx, db); err != nil {
+		return Progress{}, fmt.Errorf("mirror %s: %w", cfg.Name, err)
+	}
 	return p, nil
 }
 
@@ -104,4 +114,71 @@ func parseWallClock(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unexpected timestamp %q", s)
+}
+
+// Health is the runner's last report of how this target's batches apply,
+// as an instance wrote it to mocdc_meta (row "health"; ReportHealth). With
+// several instances it is the last report of any of them.
+type Health struct {
+	// Failures is how many attempts in a row had failed; 0: the instance
+	// applied again after failures.
+	Failures int `json:"failures"`
+	// LastError is the last failure's error, cut to fit the row.
+	LastError string `json:"error,omitempty"`
+	// Since is when the failures began; At when the report was written.
+	Since time.Time `json:"since,omitzero"`
+	At    time.Time `json:"at"`
+	// Instance is the host and process id of the instance that wrote it.
+	Instance string `json:"instance"`
+}
+
+const healthRow = "health"
+
+// encodeHealth is h as JSON of at most max runes (the meta value's
+// length): the error is cut to fit.
+func encodeHealth(h Health, max int) string {
+	for {
+		b, _ := json.Marshal(h)
+		if utf8.RuneCount(b) <= max || h.LastError == "" {
+			return string(b)
+		}
+		r := []rune(h.LastError)
+		h.LastError = string(r[:len(r)*3/4])
+	}
+}
+
+// ReportHealth keeps the runner's report in the target's mocdc_meta (row
+// "health"), outside any batch's transaction, where `mocdc status` reads
+// it (runner.HealthReporter).
+func (m *Mirror) ReportHealth(ctx context.Context, h runner.Health) error {
+	v := encodeHealth(Health{Failures: h.Failures, LastError: strings.Join(strings.Fields(h.LastError), " "),
+		Since: h.Since.UTC(), At: h.At.UTC(), Instance: m.instance}, m.sc.table(tMeta).Column("value").Len)
+	res, err := m.db.ExecContext(ctx, sqlPutMeta(m.d), v, healthRow)
+	if err != nil {
+		return fmt.Errorf("report health: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		return nil
+	}
+	if _, err := m.db.ExecContext(ctx, sqlInsertMeta(m.d), healthRow, v); err != nil && !m.d.Unique(err) {
+		return fmt.Errorf("report health: %w", err)
+	}
+	return nil
+}
+
+// readHealth reads the last health report; nil when none was written.
+func (m *Mirror) readHealth(ctx context.Context, db *sql.DB) (*Health, error) {
+	var v sql.NullString
+	err := db.QueryRowContext(ctx, sqlReadMeta(m.d), healthRow).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !v.Valid) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", tMeta, err)
+	}
+	var h Health
+	if err := json.Unmarshal([]byte(v.String), &h); err != nil {
+		return nil, fmt.Errorf("read %s: health %q: %w", tMeta, v.String, err)
+	}
+	return &h, nil
 }

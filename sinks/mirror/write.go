@@ -144,7 +144,9 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 			continue
 		}
 		update, insert := m.d.Upsert(w.t)
-		if update != "" && len(w.owners) > 0 {
+		// The update also runs for new owners once a direct load met a
+		// row that should not exist (stagedOnly): the staged row wins.
+		if update != "" && (len(w.owners) > 0 || m.stagedOnly) {
 			queue(w.t.Name, update)
 		}
 		queue(w.t.Name, insert)

@@ -32,6 +32,14 @@ type Config struct {
 	// exist yet (capture creates them at its first start) before it fails.
 	// Default 2m.
 	TopicWait time.Duration `yaml:"topic_wait"`
+	// StuckAfter is how many times in a row a batch may fail the same way
+	// (the same error, numbers aside) before the runner splits it in
+	// halves to find the record it fails on; a single record that still
+	// fails that way is dead-lettered when other records of the batch
+	// applied meanwhile (so the target works and the record is the
+	// problem), and otherwise stops the runner with the error. Errors
+	// marked Unavailable (target down) never count. Default 10.
+	StuckAfter int `yaml:"stuck_after"`
 }
 
 // Defaults fills unset fields.
@@ -51,6 +59,9 @@ func (c *Config) Defaults() {
 	if c.TopicWait == 0 {
 		c.TopicWait = 2 * time.Minute
 	}
+	if c.StuckAfter == 0 {
+		c.StuckAfter = 10
+	}
 	c.Retry.Defaults()
 }
 
@@ -68,6 +79,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTimeout < 3*time.Second {
 		errs = append(errs, fmt.Errorf("session_timeout must be at least 3s, got %s", c.SessionTimeout))
+	}
+	if c.StuckAfter < 2 {
+		errs = append(errs, fmt.Errorf("stuck_after must be at least 2, got %d", c.StuckAfter))
 	}
 	if c.TickInterval < 0 {
 		errs = append(errs, fmt.Errorf("tick_interval must not be negative, got %s", c.TickInterval))

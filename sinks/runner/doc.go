@@ -23,10 +23,16 @@
 //     or two instances briefly owning one partition during a rebalance —
 //     changes nothing the second time.
 //
-// Failures: an error from Apply is retryable unless marked permanent
-// (Permanent, BatchError). Retryable errors are retried with capped,
-// jittered backoff until they succeed or the context ends; nothing is
-// skipped. A BatchError names the records that can never apply: they go to
+// Failures: an error from Apply is retryable unless marked (errors.go).
+// Retryable errors are retried with capped, jittered backoff; nothing is
+// skipped. One that repeats the same way Config.StuckAfter times in a row
+// makes the runner split the batch; a record alone that still fails is
+// dead-lettered when other records of the batch applied meanwhile, and
+// otherwise Run stops with the error — a batch never loops silently (the
+// attempts and the last error are metrics, Stats and, through
+// HealthReporter, `mocdc status`). Unavailable (target down) is retried
+// for as long as it takes and never counted so; Fatal (the target rejects
+// the sink's statements) stops Run at once. A BatchError names the records that can never apply: they go to
 // the dead-letter topic (event.DeadLetter, stage "apply", with topic,
 // partition, offset and reason) and the rest of the batch is applied. A
 // permanent error that names no record makes the runner split the batch

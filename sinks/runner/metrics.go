@@ -16,6 +16,8 @@ type metrics struct {
 	lag          *prometheus.GaugeVec
 	deadLetters  prometheus.Counter
 	retries      prometheus.Counter
+	failing      prometheus.Gauge
+	lastError    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, sink string) *metrics {
@@ -35,6 +37,11 @@ func newMetrics(reg prometheus.Registerer, sink string) *metrics {
 			Help: "Records sent to the dead-letter topic because they can never apply."}),
 		retries: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_retries_total", ConstLabels: l,
 			Help: "Failed attempts to apply a batch (or tick) that were retried."}),
+		failing: f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_sink_failing_attempts", ConstLabels: l,
+			Help: "Attempts in a row that failed for the batch (or tick) in hand; 0 once one succeeds."}),
+		lastError: f.NewGaugeVec(prometheus.GaugeOpts{Name: "mocdc_sink_last_error_info", ConstLabels: l,
+			Help: "1, labelled with the error of the last failed attempt (numbers kept, cut to 200 characters), while attempts fail; no series once one succeeds."},
+			[]string{"error"}),
 	}
 }
 

@@ -43,6 +43,12 @@ type Stats struct {
 	Lag int64
 	// Partitions owned now.
 	Partitions int
+	// Failures is how many attempts in a row failed for the batch (or
+	// tick) in hand, 0 when the last attempt succeeded; LastError is the
+	// last failure's error and FailingSince when the first of them was.
+	Failures     int
+	LastError    string
+	FailingSince time.Time
 }
 
 // Runner consumes the topics of one sink as a consumer group member and
@@ -63,6 +69,11 @@ type Runner struct {
 
 	records, batches, deadLetters atomic.Int64
 	closeOnce                     sync.Once
+
+	// health: the failures in a row of the batch in hand (mu).
+	failures     int
+	lastError    string
+	failingSince time.Time
 }
 
 // New makes a runner for sink. It creates the Kafka client (no network
@@ -216,7 +227,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		if ticker != nil && time.Since(lastTick) >= r.cfg.TickInterval {
 			if err := r.retry(ctx, "tick", ticker.Tick); err != nil {
-				return r.stopped() // only a cancelled context ends retries
+				if ctx.Err() != nil {
+					return r.stopped()
+				}
+				return err
 			}
 			lastTick = time.Now()
 		}
@@ -338,12 +352,30 @@ func (r *Runner) apply(ctx context.Context, b *Batch) error {
 // applyIsolating applies b until it succeeds: retryable errors are retried
 // with backoff; records a BatchError names are dead-lettered and the rest
 // applied; a permanent error naming no record splits the batch in halves
-// until the failing record is alone and can be dead-lettered.
+// until the failing record is alone and can be dead-lettered; a fatal
+// error stops the runner. A batch that fails the same way StuckAfter
+// times in a row (not counting a target that is Unavailable) is split
+// too; see Config.StuckAfter for what happens to a record that is alone
+// and still fails.
 func (r *Runner) applyIsolating(ctx context.Context, b *Batch) error {
+	return r.applyPart(ctx, b, nil)
+}
+
+// stuckSplit is one search for the record a stuck batch fails on: how many
+// records of the batch have applied since it began.
+type stuckSplit struct{ applied int }
+
+func (r *Runner) applyPart(ctx context.Context, b *Batch, split *stuckSplit) error {
+	var last string // the previous failure, numbers aside
+	same := 0       // failures in a row that were like last
 	for attempt := 0; ; attempt++ {
 		err := r.sink.Apply(ctx, b)
 		if err == nil {
 			r.applied(b)
+			r.recovered(ctx)
+			if split != nil {
+				split.applied += len(b.Records)
+			}
 			return nil
 		}
 		if cerr := ctx.Err(); cerr != nil {
@@ -351,6 +383,9 @@ func (r *Runner) applyIsolating(ctx context.Context, b *Batch) error {
 		}
 		var be *BatchError
 		switch {
+		case IsFatal(err):
+			r.failed(ctx, err)
+			return fmt.Errorf("runner %s: the sink cannot go on: %w", r.deps.Name, err)
 		case errors.As(err, &be) && len(be.Failed) > 0:
 			if err := r.deadLetter(ctx, be.Failed); err != nil {
 				return err
@@ -360,43 +395,60 @@ func (r *Runner) applyIsolating(ctx context.Context, b *Batch) error {
 				drop[i] = f.Record
 			}
 			b = b.Without(drop)
-			attempt = -1
+			attempt, last, same = -1, "", 0
 			continue
 		case IsPermanent(err) && len(b.Records) == 1:
 			if err := r.deadLetter(ctx, []RecordError{{Record: b.Records[0], Err: err}}); err != nil {
 				return err
 			}
 			b = b.Without(b.Records)
-			attempt = -1
+			attempt, last, same = -1, "", 0
 			continue
 		case IsPermanent(err) && len(b.Records) > 1:
 			r.log.Warn("batch failed permanently; splitting it to find the record", slog.Int("records", len(b.Records)), slog.Any("err", err))
 			first, second := b.Split(len(b.Records) / 2)
-			if err := r.applyIsolating(ctx, first); err != nil {
+			if err := r.applyPart(ctx, first, split); err != nil {
 				return err
 			}
-			return r.applyIsolating(ctx, second)
+			return r.applyPart(ctx, second, split)
 		}
 		r.m.retries.Inc()
+		r.failed(ctx, err)
+		if IsUnavailable(err) {
+			last, same = "", 0
+		} else if k := sameness(err); k == last {
+			same++
+		} else {
+			last, same = k, 1
+		}
+		if same >= r.cfg.StuckAfter {
+			switch {
+			case len(b.Records) > 1:
+				r.log.Warn("batch failed the same way again and again; splitting it to find the record", slog.Int("records", len(b.Records)),
+					slog.Int("attempts", same), slog.Any("err", err))
+				if split == nil {
+					split = &stuckSplit{}
+				}
+				first, second := b.Split(len(b.Records) / 2)
+				if err := r.applyPart(ctx, first, split); err != nil {
+					return err
+				}
+				return r.applyPart(ctx, second, split)
+			case len(b.Records) == 1 && split != nil && split.applied > 0:
+				// Other records of the batch applied: the target works,
+				// this record is what it fails on.
+				rec := b.Records[0]
+				if err := r.deadLetter(ctx, []RecordError{{Record: rec, Err: fmt.Errorf("failed %d times in a row the same way: %w", same, err)}}); err != nil {
+					return err
+				}
+				b = b.Without(b.Records)
+				attempt, last, same = -1, "", 0
+				continue
+			}
+			return fmt.Errorf("runner %s: %s failed %d times in a row the same way, and nothing else of its batch applied meanwhile, so it is not known to be the record's fault: stopping rather than retry forever or dead-letter it: %w",
+				r.deps.Name, describeBatch(b), same, err)
+		}
 		r.log.Warn("apply failed; retrying", slog.Int("attempt", attempt+1), slog.Int("records", len(b.Records)), slog.Any("err", err))
-		if werr := r.cfg.Retry.Wait(ctx, attempt); werr != nil {
-			return werr
-		}
-	}
-}
-
-// retry runs fn until it succeeds or ctx ends.
-func (r *Runner) retry(ctx context.Context, what string, fn func(context.Context) error) error {
-	for attempt := 0; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.m.retries.Inc()
-		r.log.Warn(what+" failed; retrying", slog.Int("attempt", attempt+1), slog.Any("err", err))
 		if werr := r.cfg.Retry.Wait(ctx, attempt); werr != nil {
 			return werr
 		}
@@ -430,6 +482,7 @@ func (r *Runner) Stats() Stats {
 	s := Stats{Records: r.records.Load(), Batches: r.batches.Load(), DeadLetters: r.deadLetters.Load(), Lag: -1}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	s.Failures, s.LastError, s.FailingSince = r.failures, r.lastError, r.failingSince
 	s.Partitions = len(r.next)
 	for tp, n := range r.next {
 		if h, ok := r.hwm[tp]; ok {

@@ -47,6 +47,28 @@ type Ticker interface {
 	Tick(ctx context.Context) error
 }
 
+// HealthReporter is an optional capability of a Sink: the runner reports
+// every failed attempt (except while the target is Unavailable: it could
+// not be told) and the first success after failures, so that the sink can
+// keep them where `mocdc status` reads them (a mirror: its target's
+// mocdc_meta). It is called from the goroutine that calls Apply; its
+// error is logged and otherwise ignored.
+type HealthReporter interface {
+	ReportHealth(ctx context.Context, h Health) error
+}
+
+// Health is how the batch in hand is doing.
+type Health struct {
+	// Failures is how many attempts in a row failed; 0: an attempt
+	// succeeded after failures.
+	Failures int
+	// LastError is the error of the last failed attempt ("" when
+	// Failures is 0).
+	LastError string
+	// Since is when the first of the failures happened; At is now.
+	Since, At time.Time
+}
+
 // Offsets maps topic → partition → next offset to consume.
 type Offsets map[string]map[int32]int64
 

@@ -514,6 +514,7 @@ SELECT `ref`, `type`, `uuid` FROM `mocdc_refs` WHERE `ref` IN (?, ?, ?) AND `typ
 -- meta and day rollover
 SELECT `value` FROM `mocdc_meta` WHERE `name` = ?;
 INSERT INTO `mocdc_meta` (`name`, `value`) VALUES (?, ?);
+UPDATE `mocdc_meta` SET `value` = ? WHERE `name` = ?;
 UPDATE `mocdc_meta` SET `value` = ? WHERE `name` = ? AND `value` = ?;
 SELECT `type`, `uuid` FROM `mocdc_objects` WHERE `next_change` IS NOT NULL AND `next_change` <= ?;
 SELECT MAX(`id`) FROM `kvittering`;

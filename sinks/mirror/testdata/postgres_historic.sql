@@ -511,6 +511,7 @@ SELECT "ref", "type", "uuid" FROM "mocdc_refs" WHERE "ref" = ANY($1::varchar[]) 
 -- meta and day rollover
 SELECT "value" FROM "mocdc_meta" WHERE "name" = $1;
 INSERT INTO "mocdc_meta" ("name", "value") VALUES ($1, $2);
+UPDATE "mocdc_meta" SET "value" = $1 WHERE "name" = $2;
 UPDATE "mocdc_meta" SET "value" = $1 WHERE "name" = $2 AND "value" = $3;
 SELECT "type", "uuid" FROM "mocdc_objects" WHERE "next_change" IS NOT NULL AND "next_change" <= $1;
 SELECT MAX("id") FROM "kvittering";
