@@ -277,8 +277,11 @@ var mysqlClasses = map[uint16]ErrorClass{
 	// table another instance created first (1050).
 	1205: Retryable, 1213: Retryable, 1062: Retryable, 1020: Retryable, 1050: Retryable,
 	// Not available now: too many connections (1040, 1203), shutdown in
-	// progress (1053), connection killed (1927), query interrupted (1317).
+	// progress (1053), connection killed (1927), query interrupted (1317),
+	// network errors the server reports (1152, 1158–1161, 1081), a session
+	// closed for inactivity (4031, MySQL 8).
 	1040: Unavailable, 1203: Unavailable, 1053: Unavailable, 1927: Unavailable, 1317: Unavailable,
+	1152: Unavailable, 1158: Unavailable, 1159: Unavailable, 1160: Unavailable, 1161: Unavailable, 1081: Unavailable, 4031: Unavailable,
 }
 
 // Classify maps MySQL/MariaDB error numbers (mysqlClasses); a lost or
