@@ -262,7 +262,10 @@ func (s *sender) send(ctx context.Context, from string, to []string, msg []byte,
 	}
 	if s.smtp.Username != "" {
 		if err := c.Auth(smtp.PlainAuth("", s.smtp.Username, s.password, s.smtp.Host)); err != nil {
-			return nil, smtpError("AUTH", err)
+			// Refused credentials are the configuration's fault, not the
+			// mail's: retried (with backoff) until they are fixed, never
+			// dead-lettered.
+			return nil, fmt.Errorf("smtp AUTH as %q refused (check notify.smtp.username and password): %w", s.smtp.Username, err)
 		}
 	}
 	if err := c.Mail(from); err != nil {

@@ -159,3 +159,6 @@ func TestSenderAgainstOpenSMTPD(t *testing.T) {
 		}
 	})
 }
+
+func discardLog() *slog.Logger    { return slog.New(slog.DiscardHandler) }
+func newMetricsForTest() *metrics { return newMetrics(prometheus.NewRegistry()) }
