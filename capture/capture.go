@@ -308,6 +308,11 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	if err := mk.loadPolicy(ctx, c.pool); err != nil {
 		return err
 	}
+	if c.policy != nil {
+		for _, u := range c.policy.Unmatched() {
+			c.log.Warn("policy names a class or IT system the MO store does not have (a typo? it takes effect when one with that uuid or user_key appears)", slog.String("policy", u))
+		}
+	}
 	return c.stream(ctx, repl, cp, mk)
 }
 

@@ -80,6 +80,34 @@ func (p *Policy) Reset() {
 	p.dirty = true
 }
 
+// Unmatched lists the configured sensitive job functions and AD IT
+// systems that name no class or IT system learnt so far (a typo, or one
+// not created yet), as "sensitive_job_functions: x" and "ad_itsystems: y".
+func (p *Policy) Unmatched() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	found := map[string]bool{}
+	for uuid, c := range p.classes {
+		found[uuid], found[c.userKey] = true, true
+	}
+	var out []string
+	for _, k := range p.cfg.SensitiveJobFunctions {
+		if !found[strings.TrimSpace(k)] {
+			out = append(out, "sensitive_job_functions: "+k)
+		}
+	}
+	systems := map[string]bool{}
+	for uuid, k := range p.itsystems {
+		systems[uuid], systems[k] = true, true
+	}
+	for _, k := range p.cfg.ADITSystems {
+		if !systems[strings.TrimSpace(k)] {
+			out = append(out, "ad_itsystems: "+k)
+		}
+	}
+	return out
+}
+
 // Config returns the configuration in force (with defaults).
 func (p *Policy) Config() Config { return p.cfg }
 

@@ -165,3 +165,13 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestUnmatched(t *testing.T) {
+	p := New(Config{SensitiveJobFunctions: []string{"fleksjob", "fleksjb", teacher}, ADITSystems: []string{"AD", "Skole-AD"}}, nil)
+	p.Learn(object(mo.Class, flex, map[string]any{"user_key": "fleksjob", "name": "Fleksjob"}))
+	p.Learn(object(mo.Class, teacher, map[string]any{"user_key": "laerer", "name": "Lærer"}))
+	p.Learn(object(mo.ITSystem, adSystem, map[string]any{"user_key": "AD"}))
+	if got := fmt.Sprint(p.Unmatched()); got != "[sensitive_job_functions: fleksjb ad_itsystems: Skole-AD]" {
+		t.Fatalf("Unmatched = %s", got)
+	}
+}
