@@ -20,21 +20,26 @@ func (s *Server) schedule() {
 			return
 		case <-t.C:
 		}
-		s.mu.Lock()
-		batch := s.queue
-		s.queue = nil
-		s.applying = len(batch) > 0
-		for _, kind := range []string{"orgUnit", "user"} {
-			for _, o := range batch {
-				if o.kind == kind {
-					s.apply(o)
-				}
+		s.applyQueued()
+	}
+}
+
+// applyQueued applies everything queued now.
+func (s *Server) applyQueued() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch := s.queue
+	s.queue = nil
+	s.applying = len(batch) > 0
+	for _, kind := range []string{"orgUnit", "user"} {
+		for _, o := range batch {
+			if o.kind == kind {
+				s.apply(o)
 			}
 		}
-		s.applying = false
-		s.cond.Broadcast()
-		s.mu.Unlock()
 	}
+	s.applying = false
+	s.cond.Broadcast()
 }
 
 // apply applies one queued write; s.mu is held.

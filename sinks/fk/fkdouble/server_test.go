@@ -128,3 +128,34 @@ func TestDoubleQueueAndCache(t *testing.T) {
 		t.Fatalf("cache: skipped %d queued %d, want 1 and 5", st.SkippedByCache, st.Queued)
 	}
 }
+
+// TestDoubleCacheDropsABA: the last-success cache compares with the last
+// APPLIED write, so A, then B (queued), then A again without bypassCache
+// leaves FK at B — why the sink sends bypassCache=true and keeps its own
+// digest instead.
+func TestDoubleCacheDropsABA(t *testing.T) {
+	s := New(Config{DefaultCVR: "12345678", ApplyEvery: time.Hour})
+	defer s.Close()
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	a := `{"Uuid":"` + unitA + `","Name":"A"}`
+	b := `{"Uuid":"` + unitA + `","Name":"B"}`
+	post := func(path, body string) {
+		if status, msg := do(t, srv, call{"POST", path, body, nil}); status != 200 {
+			t.Fatalf("%d %s", status, msg)
+		}
+	}
+	post("/api/orgUnit", a)
+	s.applyQueued()
+	post("/api/orgUnit", b)
+	post("/api/orgUnit", a) // equal to the last success: skipped
+	s.applyQueued()
+	if got := *s.State("12345678").OrgUnits[unitA].Name; got != "B" {
+		t.Fatalf("without bypassCache FK holds %q", got)
+	}
+	post("/api/orgUnit?bypassCache=true", a)
+	s.applyQueued()
+	if got := *s.State("12345678").OrgUnits[unitA].Name; got != "A" {
+		t.Fatalf("with bypassCache FK holds %q, want A", got)
+	}
+}
