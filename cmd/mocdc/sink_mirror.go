@@ -95,9 +95,10 @@ func mirrorTarget(cfg *Config, name string, readFile func(string) ([]byte, error
 }
 
 // snapshotDone reads capture's checkpoint (of capture.slot in the same
-// configuration) for the mirror's "up to date" line: false while capture's
-// initial snapshot is still being published. No checkpoint (capture has
-// not run, or runs with another slot) says nothing against it: true.
+// configuration) for the mirror's "up to date" line: false until capture
+// has published its whole initial snapshot — also before capture has
+// written its first checkpoint (the slot is still being created), when the
+// topics are empty and the mirror has nothing left to apply.
 func snapshotDone(cfg *Config) func(context.Context) (bool, error) {
 	topic := event.Topics{Prefix: cfg.Kafka.TopicPrefix}.Checkpoint()
 	opts := kafkaOpts(cfg, slog.New(slog.DiscardHandler))
@@ -108,7 +109,7 @@ func snapshotDone(cfg *Config) func(context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return cp == nil || cp.SnapshotDone, nil
+		return cp != nil && cp.SnapshotDone, nil
 	}
 }
 

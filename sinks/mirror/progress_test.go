@@ -33,8 +33,8 @@ func TestProgressSaysDoneOnlyAfterTheSnapshot(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	waitFor("capture_snapshot=publishing")
-	if strings.Contains(logs.String(), "done") {
+	waitFor(`capture_snapshot="not done"`)
+	if strings.Contains(logs.String(), "catching up done") {
 		t.Fatalf("said done while capture's snapshot is being published:\n%s", logs.String())
 	}
 	snapshotDone.Store(true)

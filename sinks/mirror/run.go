@@ -32,9 +32,10 @@ type RunDeps struct {
 	// catches up (rebuild or first start). Default 5s.
 	ProgressEvery time.Duration
 	// SnapshotDone, when set, says whether capture has published its whole
-	// initial snapshot (its checkpoint). Between two snapshot chunks the
-	// mirror can have applied everything published so far; it says it is
-	// up to date only once the snapshot is done, too. Nil: lag 0 is enough.
+	// initial snapshot (its checkpoint). Before and between snapshot chunks
+	// the mirror can have applied everything published so far; it says it
+	// is up to date only once the snapshot is done, too. Nil: lag 0 is
+	// enough.
 	SnapshotDone func(context.Context) (bool, error)
 }
 
@@ -145,7 +146,7 @@ func progress(ctx context.Context, log *slog.Logger, stats func() runner.Stats, 
 			case err != nil:
 				snapshot = "unknown" // say done only when it is known
 			case !done:
-				snapshot = "publishing"
+				snapshot = "not done"
 			}
 		}
 		if s.Lag == 0 && snapshot == "done" {
