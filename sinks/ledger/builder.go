@@ -235,6 +235,13 @@ func (b *Builder) session(ctx context.Context, adm *kadm.Client) error {
 		kgo.KeepControlRecords(),
 		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		// transact produces a whole batch and then flushes: lingering
+		// keeps a partition's first records from leaving alone ahead of
+		// the rest, so a transaction carries as few record batches per
+		// partition as the batch size allows (a second, pipelined batch
+		// behind a retried first one is what makes the broker log
+		// OutOfOrderSequenceException; see capture). Flush sends at once.
+		kgo.ProducerLinger(time.Second),
 	)...)
 	if err != nil {
 		return permanent{fmt.Errorf("kafka client: %w", err)}
