@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -149,6 +150,17 @@ churn:
 		return len(effects) > 0
 	})
 	elapsed := time.Since(started)
+	// mocdc status shows the sink caught up.
+	out, err := exec.Command(e.bin, "status", "--config", e.config, "--json").Output()
+	var st Status
+	if err != nil || json.Unmarshal(out, &st) != nil {
+		t.Fatalf("mocdc status: %v\n%s", err, out)
+	}
+	for _, s := range st.Sinks {
+		if s.Name == "notify" && (s.Lag == nil || *s.Lag != 0 || s.Group != e.prefix+".notify") {
+			t.Errorf("mocdc status: notify row %+v, want lag 0 in group %s.notify", s, e.prefix)
+		}
+	}
 	t.Logf("everything mailed after %s", time.Since(t0).Round(time.Millisecond))
 
 	byKey := map[string][]received{}

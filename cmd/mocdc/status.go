@@ -24,6 +24,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/sinks/fk"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
+	"github.com/os2mo-cdc/mocdc/sinks/notify"
 )
 
 // `mocdc status`: where capture and every sink stand, read from where each
@@ -74,9 +75,9 @@ type CaptureStatus struct {
 
 // SinkStatus is one sink: a mirror target or the ledger builder.
 type SinkStatus struct {
-	// Name is the mirror target's name, "ledger", "ad" or "fk".
+	// Name is the mirror target's name, "ledger", "ad", "notify" or "fk".
 	Name string `json:"name"`
-	// Kind is mirror, ledger, ad or fk (which reads without a consumer
+	// Kind is mirror, ledger, ad, notify or fk (which reads without a consumer
 	// group: Group is empty and Instances unknown).
 	Kind    string `json:"kind"`
 	Dialect string `json:"dialect,omitempty"`
@@ -181,6 +182,9 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 	if cfg.AD != nil {
 		st.Sinks = append(st.Sinks, SinkStatus{Name: "ad", Kind: "ad", Group: ad.GroupOf(*cfg.AD, topics)})
 	}
+	if cfg.Notify != nil {
+		st.Sinks = append(st.Sinks, SinkStatus{Name: "notify", Kind: "notify", Group: cfg.Notify.GroupID})
+	}
 	if cfg.FK != nil {
 		st.Sinks = append(st.Sinks, SinkStatus{Name: "fk", Kind: "fk"})
 	}
@@ -195,6 +199,8 @@ func readStatus(ctx context.Context, cfg *Config, readFile func(string) ([]byte,
 				err = readLedger(ctx, adm, kopts, topics, s)
 			case s.Kind == "ad" && kafkaErr == nil:
 				err = readAD(ctx, adm, kopts, *cfg.AD, topics, s)
+			case s.Kind == "notify" && kafkaErr == nil:
+				err = readGroup(ctx, adm, kopts, notify.ConsumedTopics(*cfg.Notify, topics), s)
 			case s.Kind == "fk" && kafkaErr == nil:
 				err = readFK(ctx, adm, kopts, *cfg.FK, topics, s)
 			case kafkaErr == nil:
@@ -364,6 +370,23 @@ func readLedger(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, topics e
 		return o.At, true
 	}
 	return fillLag(ctx, adm, kopts, ledger.Consumed(topics), pos, s)
+}
+
+// readGroup fills s from the sink's consumer group offsets, committed in
+// the Kafka transactions that record what it decided (the notify outbox).
+func readGroup(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, consumed []string, s *SinkStatus) error {
+	committed, err := adm.FetchOffsets(ctx, s.Group)
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return fmt.Errorf("kafka: offsets of group %s: %w", s.Group, err)
+	}
+	pos := func(topic string, p int32) (int64, bool) {
+		o, ok := committed.Lookup(topic, p)
+		if !ok || o.Err != nil || o.At < 0 {
+			return 0, false
+		}
+		return o.At, true
+	}
+	return fillLag(ctx, adm, kopts, consumed, pos, s)
 }
 
 // readAD fills s from the AD sink's position group, which the sink

@@ -55,10 +55,6 @@ func New(cfg Config, d Deps) (*Sink, error) {
 	m := newMetrics(d.Registry)
 	ev := &evaluator{v: newView()}
 	h := &handler{cfg: cfg, ev: ev, kafkaOpts: d.KafkaOpts, now: d.Now, log: log, m: m}
-	types := map[mo.Type]bool{}
-	for _, t := range viewTypes {
-		types[t] = true
-	}
 	for _, r := range mergeRules(cfg.Rules) {
 		if !r.enabled() {
 			continue
@@ -68,17 +64,11 @@ func New(cfg Config, d Deps) (*Sink, error) {
 			return nil, err
 		}
 		h.rules = append(h.rules, c)
-		for t := range c.on {
-			types[t] = true
-		}
 	}
 	if len(h.rules) == 0 {
 		return nil, errors.New("notify: every rule is disabled: enable one under notify.rules")
 	}
-	for t := range types {
-		h.topics = append(h.topics, d.Topics.Object(t))
-	}
-	sort.Strings(h.topics)
+	h.topics = ConsumedTopics(cfg, d.Topics)
 	snd, err := newSender(cfg, log, m)
 	if err != nil {
 		return nil, err
@@ -92,6 +82,29 @@ func New(cfg Config, d Deps) (*Sink, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	return &Sink{ob: ob, h: h}, nil
+}
+
+// ConsumedTopics lists the object topics the sink consumes (in its group,
+// cfg.GroupID after Names): what its view holds and what its enabled
+// rules are triggered by.
+func ConsumedTopics(cfg Config, t event.Topics) []string {
+	types := map[mo.Type]bool{}
+	for _, typ := range viewTypes {
+		types[typ] = true
+	}
+	for _, r := range mergeRules(cfg.Rules) {
+		if r.enabled() {
+			for _, typ := range r.On {
+				types[typ] = true
+			}
+		}
+	}
+	var out []string
+	for typ := range types {
+		out = append(out, t.Object(typ))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Rules returns the names of the enabled rules.
