@@ -136,10 +136,16 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("%v creates by the two, want 2", creates)
 	}
 	a.stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for b.s.shard.Owned() < 3 { // the person topic's partitions
+		if time.Now().After(deadline) {
+			t.Fatalf("b owns %d of 3 partitions 30 s after a left", b.s.shard.Owned())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for i := 1; i <= 4; i++ {
 		w.produce(mo.Engagement, eng(i), "2019-01-01", "", map[string]any{"user_key": "E", "person": person(i), "org_unit": uA, "job_function": cJF2, "primary": cPrim})
 	}
-	time.Sleep(200 * time.Millisecond)
 	w.idle(b)
 	for _, sam := range []string{"anbe", "boho", "cada1", "doeg"} {
 		w.want(sam, map[string]string{"title": "Lærer", "department": "Skoler"})

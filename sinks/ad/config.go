@@ -94,6 +94,11 @@ type Config struct {
 	Group string `yaml:"group"`
 	// SessionTimeout: how soon a dead instance's persons move. Default 10s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// InstanceID, when set, makes the instance a static group member
+	// (e.g. the pod name of a StatefulSet): restarted with the same id it
+	// takes its persons back at once instead of after session_timeout.
+	// Unique per instance.
+	InstanceID string `yaml:"instance_id"`
 }
 
 // Placement maps units to OUs.

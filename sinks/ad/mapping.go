@@ -124,8 +124,9 @@ var DefaultMapping = map[string]string{
 
 // Mapping is a compiled mapping: AD attribute → template.
 type Mapping struct {
-	attrs []string // sorted, "cn" included when mapped
-	tmpl  map[string]*template.Template
+	attrs    []string // sorted, "cn" included when mapped
+	tmpl     map[string]*template.Template
+	usesPath bool
 }
 
 var funcs = template.FuncMap{
@@ -184,6 +185,7 @@ func CompileMapping(user map[string]string, cprAttr string) (*Mapping, error) {
 		}
 		m.tmpl[attr] = t
 		m.attrs = append(m.attrs, attr)
+		m.usesPath = m.usesPath || strings.Contains(src, "Path")
 	}
 	sort.Strings(m.attrs)
 	sort.Strings(errs)
@@ -197,6 +199,10 @@ func CompileMapping(user map[string]string, cprAttr string) (*Mapping, error) {
 	}
 	return m, nil
 }
+
+// UsesPath reports whether a template shows a unit path, so that a
+// unit's rename changes the accounts of its whole subtree.
+func (m *Mapping) UsesPath() bool { return m.usesPath }
 
 // Attributes returns the mapped attributes, sorted.
 func (m *Mapping) Attributes() []string { return m.attrs }

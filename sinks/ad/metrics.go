@@ -14,6 +14,7 @@ type metrics struct {
 	retries     prometheus.Counter
 	dryRun      prometheus.Counter
 	latency     prometheus.Histogram
+	inSink      prometheus.Histogram
 	resyncs     prometheus.Counter
 }
 
@@ -34,6 +35,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		latency: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_sink_ad_commit_to_write_seconds",
 			Help:    "Time from the MO commit of a change to the end of the AD write it caused.",
 			Buckets: []float64{.05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60}}),
+		inSink: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_sink_ad_event_to_write_seconds",
+			Help:    "Time from the sink reading a change (its view applied the event) to the end of the AD write it caused: the sink's part of mocdc_sink_ad_commit_to_write_seconds.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 30}}),
 		resyncs: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_ad_resyncs_total", Help: "Full resyncs of the owned persons (start, rebalance, midnight)."}),
 	}
 }

@@ -177,7 +177,8 @@ func (w *work) reconcile(ctx context.Context, person string) error {
 		wrote = wrote || n > 0
 	}
 	if wrote && hadCommit {
-		s.m.latency.Observe(time.Since(commit).Seconds())
+		s.m.latency.Observe(time.Since(commit.commit).Seconds())
+		s.m.inSink.Observe(time.Since(commit.read).Seconds())
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ type Sink struct {
 	absent  *absentGUIDs
 
 	mu       sync.Mutex
-	pending  map[string]time.Time // person → commit time of the oldest unreconciled change
+	pending  map[string]pendingChange // person → its oldest unreconciled change
 	lettered map[string]bool      // person + reason dead-lettered already
 	resync   bool                 // a full resync waits for the view
 	day      mo.Date
@@ -115,7 +115,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
 		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
-		pending: map[string]time.Time{}, lettered: map[string]bool{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
+		pending: map[string]pendingChange{}, lettered: map[string]bool{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
 	if cfg.Create != nil {
 		ts, err := compileSAM(cfg.Create.SAMAccountName)
 		if err != nil {
@@ -133,9 +133,9 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var oldest time.Time
-		for _, t := range s.pending {
-			if oldest.IsZero() || t.Before(oldest) {
-				oldest = t
+		for _, c := range s.pending {
+			if oldest.IsZero() || c.commit.Before(oldest) {
+				oldest = c.commit
 			}
 		}
 		if oldest.IsZero() {
@@ -145,6 +145,10 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	})
 	return s, nil
 }
+
+// pendingChange is when the oldest change of a person not yet reconciled
+// was committed in MO and read by the sink.
+type pendingChange struct{ commit, read time.Time }
 
 // systemUUID is the uuid of the configured AD IT system (by uuid or
 // user_key), "" while the view does not know it.
@@ -202,8 +206,11 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.shard, err = reconcile.NewShard(append(append([]kgo.Opt(nil), s.deps.KafkaOpts...), kgo.SessionTimeout(s.cfg.SessionTimeout)),
-		s.cfg.Group, []string{s.deps.Topics.Object(mo.Person)}, s.assigned)
+	shardOpts := append(append([]kgo.Opt(nil), s.deps.KafkaOpts...), kgo.SessionTimeout(s.cfg.SessionTimeout))
+	if s.cfg.InstanceID != "" {
+		shardOpts = append(shardOpts, kgo.InstanceID(s.cfg.InstanceID))
+	}
+	s.shard, err = reconcile.NewShard(shardOpts, s.cfg.Group, []string{s.deps.Topics.Object(mo.Person)}, s.assigned)
 	if err != nil {
 		return err
 	}
@@ -261,7 +268,7 @@ func (s *Sink) commitPosition(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 		pos := s.follow.Position()
-		s.queue.Add(positionMarker)
+		s.queue.AddBackground(positionMarker) // behind everything queued now
 		select {
 		case <-ctx.Done():
 			return
@@ -302,39 +309,73 @@ func (s *Sink) ensureTopics(ctx context.Context) error {
 	return nil
 }
 
-// touched turns an applied event into persons to reconcile.
+// unitFields are the unit fields an account can show (Data.Engagement.Unit,
+// the path, the manager search): a unit change elsewhere (a label, time
+// planning) does not fan out.
+var unitFields = map[string]bool{"name": true, "user_key": true, "unit_type": true, "org_unit_level": true}
+
+// treeFields are the unit fields that change the path or the inherited
+// manager of the whole subtree.
+var treeFields = map[string]bool{"parent": true, "validity": true}
+
+// managerFields are the manager fields that decide who manages whom.
+var managerFields = map[string]bool{"person": true, "org_unit": true, "validity": true}
+
+// relevant reports whether an event of a unit or manager can change other
+// persons' accounts: a snapshot, tick or delete always can; an update when
+// it changed one of fields.
+func relevant(t view.Touch, fields map[string]bool) bool {
+	e := t.Event
+	if e == nil || len(e.Changed) == 0 {
+		return true
+	}
+	for _, c := range e.Changed {
+		if fields[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// touched turns an applied event into persons to reconcile: the persons it
+// names directly first, then (in the background) those it reaches through
+// a unit's subtree, a manager or a class.
 func (s *Sink) touched(t view.Touch) {
 	if t.Replaying {
 		return // the resync after catching up renders everyone
 	}
 	now := s.now()
-	persons := map[string]bool{}
-	for _, p := range t.Owners.Persons {
-		persons[p] = true
-	}
-	if len(t.Owners.Units) > 0 && (t.Type == mo.OrgUnit || t.Type == mo.Manager) {
-		// A unit's name, path, parent or manager shows on the accounts of
-		// everyone in its subtree. (An engagement or address of a unit
-		// shows only on its own person's account.)
+	fan := map[string]bool{}
+	switch {
+	case len(t.Owners.Units) == 0:
+	case t.Type == mo.OrgUnit && relevant(t, treeFields), t.Type == mo.Manager && relevant(t, managerFields):
+		// A unit's parent or manager decides the path and the inherited
+		// manager of everyone in its subtree.
 		for _, p := range s.v.PersonsInUnits(t.Owners.Units, now, true) {
-			persons[p] = true
+			fan[p] = true
+		}
+	case t.Type == mo.OrgUnit && relevant(t, unitFields):
+		// Its name, type or level shows on the accounts of those engaged
+		// in it — and below it when a template shows the path.
+		for _, p := range s.v.PersonsInUnits(t.Owners.Units, now, s.mapping.UsesPath()) {
+			fan[p] = true
 		}
 	}
 	for _, c := range t.Owners.Classes {
 		if c == s.systemUUID() || t.Type == mo.Class || t.Type == mo.ITSystem {
 			for _, p := range s.v.OwnersOfClass(c).Persons {
-				persons[p] = true
+				fan[p] = true
 			}
 		}
 	}
 	if t.Type == mo.ITUser || t.Type == mo.Person {
 		// A manager's account link shows on the accounts of the people
 		// the manager manages.
-		for p := range copyKeys(persons) {
+		for _, p := range t.Owners.Persons {
 			for _, m := range s.v.Referrers(p, mo.Manager, "person", nil) {
 				if u := m.Last().Str("org_unit"); u != "" {
 					for _, q := range s.v.PersonsInUnits([]string{u}, now, true) {
-						persons[q] = true
+						fan[q] = true
 					}
 				}
 			}
@@ -344,15 +385,8 @@ func (s *Sink) touched(t view.Touch) {
 	if t.Event != nil {
 		commit = t.Event.Source.CommitTime
 	}
-	s.enqueue(keys(persons), commit)
-}
-
-func copyKeys(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
+	s.enqueue(t.Owners.Persons, commit, false)
+	s.enqueue(keys(fan), commit, true)
 }
 
 func keys(m map[string]bool) []string {
@@ -369,7 +403,10 @@ func (s *Sink) owns(person string) bool {
 	return o != nil && s.shard.Owns(s.deps.Topics.Object(mo.Person), o.Partition)
 }
 
-func (s *Sink) enqueue(persons []string, commit time.Time) {
+// enqueue queues the owned persons of persons (in the background: behind
+// every direct change) and remembers the oldest change's times for the
+// latency metrics.
+func (s *Sink) enqueue(persons []string, commit time.Time, background bool) {
 	var mine []string
 	s.mu.Lock()
 	for _, p := range persons {
@@ -378,13 +415,17 @@ func (s *Sink) enqueue(persons []string, commit time.Time) {
 		}
 		mine = append(mine, p)
 		if !commit.IsZero() {
-			if t, ok := s.pending[p]; !ok || commit.Before(t) {
-				s.pending[p] = commit
+			if c, ok := s.pending[p]; !ok || commit.Before(c.commit) {
+				s.pending[p] = pendingChange{commit: commit, read: time.Now()}
 			}
 		}
 	}
 	s.mu.Unlock()
-	s.queue.Add(mine...)
+	if background {
+		s.queue.AddBackground(mine...)
+	} else {
+		s.queue.Add(mine...)
+	}
 }
 
 // assigned is the shard's callback: reconcile every person of the gained
@@ -410,7 +451,7 @@ func (s *Sink) assigned(topic string, parts []int32) {
 	}
 	s.log.Info("partitions gained: reconciling their persons", slog.Int("partitions", len(parts)), slog.Int("persons", len(persons)))
 	s.m.resyncs.Inc()
-	s.queue.Add(persons...)
+	s.queue.AddBackground(persons...)
 }
 
 // fullResync queues every owned person.
@@ -422,7 +463,7 @@ func (s *Sink) fullResync(why string) {
 	}
 	s.m.resyncs.Inc()
 	s.log.Info("full resync: every owned person is re-derived and compared", slog.String("why", why), slog.Int("persons", len(persons)), slog.Int("partitions", s.shard.Owned()))
-	s.enqueue(persons, time.Time{})
+	s.enqueue(persons, time.Time{}, true)
 }
 
 // midnight queues every owned person when the date changes: engagements

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,19 @@ func TestQueue(t *testing.T) {
 	q.Done("a")
 	if !q.Idle() {
 		t.Fatal("not idle")
+	}
+	// Background keys wait behind Add's; Add promotes one.
+	q.AddBackground("x", "y", "z")
+	q.Add("b")
+	q.Add("z")
+	var got []string
+	for i := 0; i < 4; i++ {
+		k, _ := q.Get(ctx)
+		got = append(got, k)
+		q.Done(k)
+	}
+	if fmt.Sprint(got) != "[b z x y]" || !q.Idle() {
+		t.Fatalf("priorities: got %v", got)
 	}
 	cctx, c := context.WithCancel(ctx)
 	c()
