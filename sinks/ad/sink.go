@@ -76,8 +76,8 @@ type Sink struct {
 
 	mu       sync.Mutex
 	pending  map[string]pendingChange // person → its oldest unreconciled change
-	lettered map[string]bool      // person + reason dead-lettered already
-	resync   bool                 // a full resync waits for the view
+	lettered map[string]bool          // person + reason dead-lettered already
+	resync   bool                     // a full resync waits for the view
 	day      mo.Date
 	marker   chan struct{}
 	sysUUID  string
