@@ -239,7 +239,11 @@ func (c *Capture) runOnce(ctx context.Context) error {
 
 	mk := &eventMaker{topics: c.topics, db: c.pool, catalog: c.catalog, versions: c.vers, policy: c.policy,
 		deadLetter: func(stage string) { c.metrics.deadLetters.WithLabelValues(stage).Inc() },
-		counted:    func(typ, op string, n int) { c.metrics.events.WithLabelValues(typ, op).Add(float64(n)) }}
+		counted:    func(typ, op string, n int) { c.metrics.events.WithLabelValues(typ, op).Add(float64(n)) },
+		policyCounted: func(withheld, republished int) {
+			c.metrics.withheld.Add(float64(withheld))
+			c.metrics.republished.Add(float64(republished))
+		}}
 
 	if slot.Exists && slot.Lost {
 		// The server dropped WAL the slot needed: what changed since the

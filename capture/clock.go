@@ -89,8 +89,10 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 	next := *cp
 	next.Tick = string(today)
 	if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: next}); err != nil {
+		mk.discardCounts()
 		return err
 	}
+	mk.commitCounts() // the policy's republished engagements
 	*cp = next
 	c.metrics.ticks.Add(float64(len(recs)))
 	c.log.Info("validity ticks published", slog.String("day", string(today)), slog.Int("events", len(recs)), slog.Time("since", after))

@@ -41,6 +41,10 @@ type eventMaker struct {
 	// counted is told, by commitCounts, of the events of a committed batch.
 	counted func(typ, op string, n int)
 	pending map[[2]string]int
+	// policyCounted is told of the batch's events with withheld fields and
+	// of the engagements republished for their export title.
+	policyCounted       func(withheld, republished int)
+	withheld, republish int
 }
 
 // records returns the Kafka records of a batch of transactions, in source
@@ -178,6 +182,7 @@ func (m *eventMaker) registration(ctx context.Context, src event.Source, reg *bu
 		return nil, fmt.Errorf("encode event %s: %w", env.ID, err)
 	}
 	m.count(string(obj.Type), string(env.Op))
+	m.countWithheld(env.Object)
 	topic := m.topics.Object(obj.Type)
 	recs := []*kgo.Record{{Topic: topic, Key: []byte(reg.UUID), Value: v}}
 	if env.Op == event.Delete {
@@ -233,6 +238,10 @@ func (m *eventMaker) commitCounts() {
 		}
 	}
 	m.pending = nil
+	if m.policyCounted != nil && m.withheld+m.republish > 0 {
+		m.policyCounted(m.withheld, m.republish)
+	}
+	m.withheld, m.republish = 0, 0
 }
 
-func (m *eventMaker) discardCounts() { m.pending = nil }
+func (m *eventMaker) discardCounts() { m.pending, m.withheld, m.republish = nil, 0, 0 }

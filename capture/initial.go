@@ -107,6 +107,7 @@ func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo
 		mk.published(obj, r.ID, false)
 	}
 	mk.count(string(obj.Type), string(event.Snapshot))
+	mk.countWithheld(obj)
 	env := &event.Envelope{
 		Version: event.Version,
 		ID:      event.SnapshotID(r.Class.Name, r.ID),

@@ -22,6 +22,8 @@ type metrics struct {
 	active          prometheus.Gauge
 	restarts        prometheus.Counter
 	ticks           prometheus.Counter
+	withheld        prometheus.Counter
+	republished     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,5 +44,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		active:          f.NewGauge(prometheus.GaugeOpts{Name: "mocdc_capture_active", Help: "1 while this process holds the slot, 0 while it waits as a standby."}),
 		restarts:        f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_restarts_total", Help: "Times capture restarted from its checkpoint after a failure."}),
 		ticks:           f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_ticks_total", Help: "Tick events published at validity boundaries."}),
+		withheld:        f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_policy_withheld_events_total", Help: "Events published with a field the policy withheld (a sensitive job function)."}),
+		republished:     f.NewCounter(prometheus.CounterOpts{Name: "mocdc_capture_policy_republished_total", Help: "Engagements republished because their person's AD IT user came or went (export title)."}),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/os2mo-cdc/mocdc/capture/policy"
 	"github.com/os2mo-cdc/mocdc/capture/snapshot"
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/lora"
@@ -190,6 +191,8 @@ func (m *eventMaker) policyFollowUps(ctx context.Context, obj *mo.Object, at tim
 			return nil, fmt.Errorf("encode event %s: %w", env.ID, err)
 		}
 		m.count(string(obj.Type), string(event.Tick))
+		m.countWithheld(obj)
+		m.republish++
 		out = append(out, &kgo.Record{Topic: m.topics.Object(obj.Type), Key: []byte(r.UUID), Value: v})
 	}
 	return out, nil
@@ -278,4 +281,17 @@ func (m *eventMaker) note(n string) string {
 		return n
 	}
 	return m.policy.Scrub(n)
+}
+
+// countWithheld counts an event whose object the policy withheld a field of.
+func (m *eventMaker) countWithheld(o *mo.Object) {
+	if m.policy == nil || o == nil {
+		return
+	}
+	for _, v := range o.Validities {
+		if v.Fields[policy.Withheld] != nil {
+			m.withheld++
+			return
+		}
+	}
 }

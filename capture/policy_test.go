@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -51,7 +52,8 @@ func TestCapturePolicyADTitleAtMidnight(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := e.policyCapture(now, &policy.Config{SensitiveJobFunctions: []string{"fleksjob"}, ADITSystems: []string{"AD"}})
+	reg := prometheus.NewRegistry()
+	c := e.policyCapture(now, &policy.Config{SensitiveJobFunctions: []string{"fleksjob"}, ADITSystems: []string{"AD"}}, reg)
 	e.start(c)
 	e.waitSlot(time.Minute)
 	e.waitCaughtUp(time.Minute)
@@ -88,10 +90,34 @@ func TestCapturePolicyADTitleAtMidnight(t *testing.T) {
 		t.Fatal(err)
 	}
 	title("Lærer")
+	if n := metricValue(t, reg, "mocdc_capture_policy_republished_total"); n < 2 {
+		t.Errorf("mocdc_capture_policy_republished_total = %v, want at least 2 (the AD IT user came and went)", n)
+	}
 }
 
-// policyCapture is a Capture on the env with the policy pol (nil: none).
-func (e *env) policyCapture(now func() time.Time, pol *policy.Config) *Capture {
+// metricValue is the value of a counter or gauge on reg (0 when absent).
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		var sum float64
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+		return sum
+	}
+	return 0
+}
+
+// policyCapture is a Capture on the env with the policy pol (nil: none)
+// and its metrics on reg (nil: a registry of its own).
+func (e *env) policyCapture(now func() time.Time, pol *policy.Config, reg ...prometheus.Registerer) *Capture {
 	e.t.Helper()
 	replCfg, err := pgconn.ParseConfig(e.dsn)
 	if err != nil {
@@ -99,7 +125,11 @@ func (e *env) policyCapture(now func() time.Time, pol *policy.Config) *Capture {
 	}
 	cfg := Config{Slot: e.slot, Publication: "mocdc", Heartbeat: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: time.Second}
 	cfg.Topics.Partitions = 3
-	c, err := New(cfg, Deps{Pool: e.pool, ReplicationConfig: replCfg, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, Topics: e.topics,
+	var registry prometheus.Registerer
+	if len(reg) > 0 {
+		registry = reg[0]
+	}
+	c, err := New(cfg, Deps{Pool: e.pool, ReplicationConfig: replCfg, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, Topics: e.topics, Registry: registry,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Now: now, Policy: pol})
 	if err != nil {
 		e.t.Fatal(err)
@@ -158,7 +188,8 @@ func TestCapturePolicyConfigChangeAndPurge(t *testing.T) {
 	// 2. With the class made sensitive, the next event of the engagement
 	// withholds it; the earlier one is still on the topic.
 	pol := &policy.Config{SensitiveJobFunctions: []string{"fleksjob"}}
-	stop = e.start(e.policyCapture(nil, pol))
+	reg := prometheus.NewRegistry()
+	stop = e.start(e.policyCapture(nil, pol, reg))
 	if err := w.Update(ctx, mo.Engagement, eng, mo.Validity{From: &from}, writer.Fields{"extension_4": "opdateret"}, actor); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +206,9 @@ func TestCapturePolicyConfigChangeAndPurge(t *testing.T) {
 	}
 	if leaking(evs) == 0 {
 		t.Fatal("the events published before the change are gone: the purge below proves nothing")
+	}
+	if n := metricValue(t, reg, "mocdc_capture_policy_withheld_events_total"); n < 1 {
+		t.Errorf("mocdc_capture_policy_withheld_events_total = %v after a withheld event", n)
 	}
 	stop()
 
