@@ -113,13 +113,13 @@ func (c Config) Validate() error {
 		}
 		seen[r.Name] = true
 	}
-	ev := &evaluator{v: newView()}
+	ev := &evaluator{v: newView(nil)}
 	for _, r := range mergeRules(c.Rules) {
 		if !r.enabled() {
 			continue
 		}
 		if _, err := compile(r, ev.funcs()); err != nil {
-			errs = append(errs, fmt.Errorf("notify.rules: %w", err))
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

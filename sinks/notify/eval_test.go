@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
 
@@ -35,7 +36,7 @@ func day(s string) time.Time {
 }
 
 func testView() *moView {
-	v := newView()
+	v := newView(nil)
 	add := func(o *mo.Object) { v.put(o.Type, o.UUID, o) }
 	add(obj(mo.Class, "cls-email", "", "", f{"name": "Email", "scope": "EMAIL", "user_key": "EmailUnit"}))
 	add(obj(mo.Class, "cls-phone", "", "", f{"name": "Telefon", "scope": "PHONE", "user_key": "PhoneUnit"}))
@@ -220,5 +221,47 @@ func TestMailBytes(t *testing.T) {
 	b2, _ := m.Bytes([]string{"a@k.dk", "b@k.dk"})
 	if string(b2) != s {
 		t.Error("the same mail renders to different bytes")
+	}
+}
+
+// A rule for another MO type is configuration and templates only (the
+// example of docs/notify.md).
+func TestCustomRuleForAnotherType(t *testing.T) {
+	custom := Rule{Name: "leave_started", On: []mo.Type{mo.Leave}, Version: "current",
+		When: "{{and .V.person (eq .From .Today)}}", Key: "{{.V.person}}|{{.From}}", Receivers: []string{"hr@kommune.dk"},
+		Subject: "Orlov begynder: {{(person .V.person).Name}}", Text: "{{(person .V.person).Name}} går på orlov fra {{.From}}."}
+	v := newView([]mo.Type{mo.Leave})
+	for _, o := range []*mo.Object{
+		obj(mo.Person, "p1", "", "", f{"given_name": "Anna", "surname": "Jensen"}),
+		obj(mo.Leave, "l1", "2026-12-03", "2027-03-01", f{"person": "p1"}),
+		obj(mo.Leave, "l2", "2026-11-01", "", f{"person": "p1"}),
+	} {
+		v.put(o.Type, o.UUID, o)
+	}
+	ev := &evaluator{v: v, now: day("2026-12-03"), today: "2026-12-03"}
+	var rule *compiled
+	for _, r := range mergeRules([]Rule{custom}) {
+		if r.Name == custom.Name {
+			c, err := compile(r, ev.funcs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule = c
+		}
+	}
+	d, err := ev.decide(rule, eventInfo{Type: mo.Leave, UUID: "l1"}, "l1")
+	if err != nil || !d.alert {
+		t.Fatalf("leave starting today: alert %v err %v", d.alert, err)
+	}
+	subj, _ := render(rule.subj, d.data)
+	to, _ := ev.receivers(d, nil)
+	if subj != "Orlov begynder: Anna Jensen" || len(to) != 1 || to[0] != "hr@kommune.dk" {
+		t.Errorf("subject %q receivers %v", subj, to)
+	}
+	if d, _ := ev.decide(rule, eventInfo{Type: mo.Leave, UUID: "l2"}, "l2"); d.alert {
+		t.Error("a leave that started last month alerted")
+	}
+	if got := ConsumedTopics(Config{Rules: []Rule{custom}}, event.Topics{Prefix: "mo"}); !has(got, "mo.leave") {
+		t.Errorf("the sink does not consume the custom rule's topic: %v", got)
 	}
 }

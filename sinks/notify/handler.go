@@ -23,6 +23,7 @@ type handler struct {
 	rules     []*compiled
 	ev        *evaluator
 	topics    []string
+	types     []mo.Type // held in the view besides viewTypes
 	kafkaOpts []kgo.Opt
 	now       func() time.Time
 	log       *slog.Logger
@@ -42,7 +43,7 @@ var _ outbox.Warmer = (*handler)(nil)
 // restart.
 func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
 	started := time.Now()
-	h.ev.v = newView()
+	h.ev.v = newView(h.types)
 	ranges := map[string]map[int32][2]int64{}
 	for t, ps := range committed {
 		for p, n := range ps {

@@ -53,7 +53,7 @@ func New(cfg Config, d Deps) (*Sink, error) {
 	}
 	log := d.Logger.With(slog.String("sink", "notify"))
 	m := newMetrics(d.Registry)
-	ev := &evaluator{v: newView()}
+	ev := &evaluator{v: newView(nil)}
 	h := &handler{cfg: cfg, ev: ev, kafkaOpts: d.KafkaOpts, now: d.Now, log: log, m: m}
 	for _, r := range mergeRules(cfg.Rules) {
 		if !r.enabled() {
@@ -69,6 +69,13 @@ func New(cfg Config, d Deps) (*Sink, error) {
 		return nil, errors.New("notify: every rule is disabled: enable one under notify.rules")
 	}
 	h.topics = ConsumedTopics(cfg, d.Topics)
+	for _, r := range h.rules {
+		h.types = append(h.types, r.TargetType)
+		for t := range r.on {
+			h.types = append(h.types, t)
+		}
+	}
+	ev.v = newView(h.types)
 	snd, err := newSender(cfg, log, m)
 	if err != nil {
 		return nil, err
@@ -96,6 +103,9 @@ func ConsumedTopics(cfg Config, t event.Topics) []string {
 		if r.enabled() {
 			for _, typ := range r.On {
 				types[typ] = true
+			}
+			if r.TargetType != "" {
+				types[r.TargetType] = true
 			}
 		}
 	}

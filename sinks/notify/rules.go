@@ -170,7 +170,7 @@ func (r *Rule) enabled() bool { return r.Enabled == nil || *r.Enabled }
 func compile(r Rule, funcs template.FuncMap) (*compiled, error) {
 	var errs []error
 	fail := func(format string, a ...any) {
-		errs = append(errs, fmt.Errorf("rule %q: "+format, append([]any{r.Name}, a...)...))
+		errs = append(errs, fmt.Errorf("notify.rules: rule %q: "+format, append([]any{r.Name}, a...)...))
 	}
 	if r.Name == "" || strings.ContainsAny(r.Name, "/ \t") {
 		fail("name must be set and contain no '/' or space")
@@ -188,8 +188,8 @@ func compile(r Rule, funcs template.FuncMap) (*compiled, error) {
 	if c.TargetType == "" && len(r.On) > 0 {
 		c.TargetType = r.On[0]
 	}
-	if !isViewType(c.TargetType) {
-		fail("target_type %q: the notify view holds %v", c.TargetType, viewTypes)
+	if !isMOType(c.TargetType) {
+		fail("target_type %q is not an MO type", c.TargetType)
 	}
 	switch c.Version {
 	case "":
@@ -252,15 +252,6 @@ func compile(r Rule, funcs template.FuncMap) (*compiled, error) {
 
 func isMOType(t mo.Type) bool {
 	for _, x := range mo.Types {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
-func isViewType(t mo.Type) bool {
-	for _, x := range viewTypes {
 		if x == t {
 			return true
 		}

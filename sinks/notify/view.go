@@ -30,9 +30,10 @@ var refFields = map[mo.Type][]string{
 	mo.RelatedUnit: {"org_units"},
 }
 
-func newView() *moView {
+// newView holds viewTypes and extra (the types custom rules evaluate).
+func newView(extra []mo.Type) *moView {
 	v := &moView{objs: map[mo.Type]map[string]*mo.Object{}, refs: map[string]map[mo.Type]map[string]bool{}}
-	for _, t := range viewTypes {
+	for _, t := range append(append([]mo.Type{}, viewTypes...), extra...) {
 		v.objs[t] = map[string]*mo.Object{}
 	}
 	return v
