@@ -154,3 +154,48 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("Carl and Erik have %d accounts, want 2", n)
 	}
 }
+
+// TestDryRunAndWindow: dry-run reads and logs but writes nothing; inside
+// the maintenance window changes wait, after it they are written.
+func TestDryRunAndWindow(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	before := w.accounts("")
+	r := w.start(w.config(func(c *Config) { c.DryRun = true; c.Create = &Create{OU: w.ou} }))
+	w.idle(r)
+	if n := counter(r, "mocdc_sink_ad_dry_run_writes_total"); n == 0 {
+		t.Error("dry-run logged no writes, though the accounts differ from MO")
+	}
+	after := w.accounts("")
+	for sam, a := range before {
+		if after[sam]["uSNChanged"] != a["uSNChanged"] {
+			t.Errorf("dry-run changed %s", sam)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("dry-run created accounts: %d → %d", len(before), len(after))
+	}
+	r.stop()
+
+	// 10:00 is inside 09:00-11:00: nothing is written until the clock
+	// leaves the window.
+	r = w.start(w.config(func(c *Config) { c.Maintenance = &Window{Start: "09:00", End: "11:00"} }))
+	deadline := time.Now().Add(30 * time.Second)
+	for r.s.queue.Len() < 5 { // up, caught up, persons waiting
+		if time.Now().After(deadline) {
+			t.Fatal("the sink did not queue the resync")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.want("anbe", map[string]string{"givenName": "Old"})
+	w.clock.set(testToday.Add(75 * time.Minute))
+	deadline = time.Now().Add(30 * time.Second)
+	for w.accounts("(sAMAccountName=anbe)")["anbe"]["givenName"] != "Anna" {
+		if time.Now().After(deadline) {
+			t.Fatal("not written after the maintenance window")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.idle(r)
+	w.want("anbe", map[string]string{"title": "Pædagog", "department": "Skoler"})
+}

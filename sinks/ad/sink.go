@@ -126,6 +126,19 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 		}
 	}
 	s.r = &renderer{v: s.v, cfg: &s.cfg, system: s.systemUUID}
+	s.follow, err = view.NewFollower(s.v, view.FollowerDeps{Name: "ad", KafkaOpts: deps.KafkaOpts, Topics: deps.Topics,
+		OnTouch: s.touched, Logger: s.log, Registry: deps.Registry})
+	if err != nil {
+		return nil, err
+	}
+	shardOpts := append(append([]kgo.Opt(nil), deps.KafkaOpts...), kgo.SessionTimeout(cfg.SessionTimeout))
+	if cfg.InstanceID != "" {
+		shardOpts = append(shardOpts, kgo.InstanceID(cfg.InstanceID))
+	}
+	s.shard, err = reconcile.NewShard(shardOpts, cfg.Group, []string{deps.Topics.Object(mo.Person)}, s.assigned)
+	if err != nil {
+		return nil, err
+	}
 	promauto.With(deps.Registry).NewGaugeFunc(prometheus.GaugeOpts{Name: "mocdc_sink_ad_queue_length",
 		Help: "Persons waiting to be reconciled."}, func() float64 { return float64(s.queue.Len()) })
 	promauto.With(deps.Registry).NewGaugeFunc(prometheus.GaugeOpts{Name: "mocdc_sink_ad_lag_seconds",
@@ -201,19 +214,6 @@ func (s *Sink) Run(ctx context.Context) error {
 		return fmt.Errorf("ad sink: kafka client: %w", err)
 	}
 	defer s.dl.Close()
-	s.follow, err = view.NewFollower(s.v, view.FollowerDeps{Name: "ad", KafkaOpts: s.deps.KafkaOpts, Topics: s.deps.Topics,
-		OnTouch: s.touched, Logger: s.log, Registry: s.deps.Registry})
-	if err != nil {
-		return err
-	}
-	shardOpts := append(append([]kgo.Opt(nil), s.deps.KafkaOpts...), kgo.SessionTimeout(s.cfg.SessionTimeout))
-	if s.cfg.InstanceID != "" {
-		shardOpts = append(shardOpts, kgo.InstanceID(s.cfg.InstanceID))
-	}
-	s.shard, err = reconcile.NewShard(shardOpts, s.cfg.Group, []string{s.deps.Topics.Object(mo.Person)}, s.assigned)
-	if err != nil {
-		return err
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { s.links.run(gctx); return nil })
 	g.Go(func() error { return s.follow.Run(gctx) })
@@ -491,9 +491,6 @@ func (s *Sink) midnight(ctx context.Context) {
 // Idle reports whether the sink has caught up: the view is ready and no
 // person waits or is being reconciled.
 func (s *Sink) Idle() bool {
-	if s.follow == nil {
-		return false
-	}
 	select {
 	case <-s.follow.Ready():
 	default:
