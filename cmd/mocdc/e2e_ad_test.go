@@ -275,9 +275,9 @@ func (e *e2e) waitADIdle(t *testing.T, port string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for n := 0; n < 3; {
-		q, okq := metricValue(port, "mocdc_sink_ad_queue_length")
-		l, okl := metricValue(port, "mocdc_sink_ad_lag_seconds")
-		c, okc := metricValue(port, "mocdc_view_catchup_seconds")
+		q, okq := adMetricValue(port, "mocdc_sink_ad_queue_length")
+		l, okl := adMetricValue(port, "mocdc_sink_ad_lag_seconds")
+		c, okc := adMetricValue(port, "mocdc_view_catchup_seconds")
 		if okq && okl && okc && q == 0 && l == 0 && c > 0 {
 			n++
 		} else {
@@ -300,7 +300,7 @@ func scrapeAll(port string) (map[string]*dto.MetricFamily, error) {
 	return p.TextToMetricFamilies(resp.Body)
 }
 
-func metricValue(port, name string) (float64, bool) {
+func adMetricValue(port, name string) (float64, bool) {
 	mfs, err := scrapeAll(port)
 	if err != nil || mfs[name] == nil {
 		return 0, false
@@ -322,7 +322,7 @@ func metricSum(t *testing.T, port, name string) float64 {
 	if _, err := scrapeAll(port); err != nil {
 		t.Fatalf("scrape the sink's metrics: %v", err)
 	}
-	v, _ := metricValue(port, name)
+	v, _ := adMetricValue(port, name)
 	return v
 }
 
