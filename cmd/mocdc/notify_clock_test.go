@@ -36,6 +36,9 @@ var alertDate = regexp.MustCompile(`(?:Vakant fra|Slutdato på engagement): (\d{
 // date after the clock's day; when the clock moves 60 days on, capture's
 // ticks bring the future-dated removals and each is mailed then, once.
 func TestNotifyFutureDatedOnTheDay(t *testing.T) {
+	// The two notify end-to-end tests run side by side (own databases,
+	// topics and mail domains) to keep the suite's wall time down.
+	t.Parallel()
 	dir := maildir(t)
 	domain := fmt.Sprintf("c%d.test", rand.Uint64())
 	e := newE2E(t, 40, notifyConfig(domain, os.Getenv("MOCDC_TEST_SMTP")))

@@ -54,6 +54,9 @@ func notifyConfig(domain, smtpAddr string) string {
 // sent mark (the sink logs that send as recovered); every mail's headers
 // and content are right for its key.
 func TestNotifyKillAndOutage(t *testing.T) {
+	// The two notify end-to-end tests run side by side (own databases,
+	// topics and mail domains) to keep the suite's wall time down.
+	t.Parallel()
 	dir := maildir(t)
 	proxy := newSMTPProxy(t)
 	domain := fmt.Sprintf("k%d.test", rand.Uint64())
