@@ -74,7 +74,7 @@ run: services
 	go build -ldflags "$(LDFLAGS)" -o $(MOCDC) ./cmd/mocdc
 	[ -f $(MOCDC_DATA)/ledger/ledger.key ] || $(MOCDC) ledger keygen --out $(MOCDC_DATA)/ledger
 	@echo "In a second terminal: . $(ENV_FILE) && mocdc status --config $(CONFIG)   (or: make status, make verify)"
-	. "$(ENV_FILE)" && $(MOCDC) run --config $(CONFIG)
+	. "$(ENV_FILE)" && $(MOCDC) run --config $(CONFIG) --log-file $(MOCDC_DATA)/run.log
 
 # For a second terminal while `make run` runs (the same as
 # `. .mocdc/env; mocdc status --config deploy/local/mocdc.yaml` etc.).

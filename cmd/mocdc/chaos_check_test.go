@@ -279,4 +279,3 @@ BEGIN
 END $$`)
 	return err
 }
-

@@ -74,7 +74,9 @@ func startChaosServices(t *testing.T, data string) *chaosServices {
 // run calls the services script for the private set.
 func (s *chaosServices) run(args ...string) {
 	cmd := exec.Command(s.script, args...)
-	cmd.Env = append(os.Environ(), "MOCDC_DATA="+s.data)
+	// The private broker starts beside everything else make test runs: give
+	// it more than the script's default 90 s on a loaded machine.
+	cmd.Env = append(os.Environ(), "MOCDC_DATA="+s.data, "MOCDC_START_TIMEOUT=300")
 	for k, v := range s.ports {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -360,8 +362,8 @@ func fillDisk(dir string) func() {
 	return func() { _ = os.Remove(path) }
 }
 
-// metricValue scrapes one unlabelled series from a process's /metrics.
-func metricValue(ctx context.Context, addr, name string) (float64, error) {
+// chaosMetric scrapes one unlabelled series from a process's /metrics.
+func chaosMetric(ctx context.Context, addr, name string) (float64, error) {
 	out, err := httpGet(ctx, "http://"+addr+"/metrics")
 	if err != nil {
 		return 0, err

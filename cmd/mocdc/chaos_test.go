@@ -261,7 +261,7 @@ ledger:
 	}
 	activeCapture := func(want float64) string {
 		for _, n := range []string{"capture-a", "capture-b"} {
-			if v, err := metricValue(ctx, metrics[n], "mocdc_capture_active"); err == nil && v == want {
+			if v, err := chaosMetric(ctx, metrics[n], "mocdc_capture_active"); err == nil && v == want {
 				return n
 			}
 		}

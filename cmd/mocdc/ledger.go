@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,12 +147,22 @@ func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, 
 		return err
 	}
 	topic := ledgerTopic(cfg, *topicFlag)
+	bar := newWorkBar(stderr, "verify", "records", -1)
+	progressEvery := *every
+	if bar != nil && !flagSet(fs, "progress") {
+		progressEvery = 200 * time.Millisecond // a bar moves smoothly; lines come every --progress
+	}
 	rep, err := ledger.Verify(ctx, kafkaOpts(cfg, log), topic, pub, ledger.VerifyOptions{
-		ProgressEvery: *every,
+		ProgressEvery: progressEvery,
 		Progress: func(p ledger.Progress) {
+			if bar != nil {
+				bar.set(p.Offset, p.End)
+				return
+			}
 			fmt.Fprintf(stderr, "verify: %d records (%.0f records/s), offset %d of %d\n", p.Records, p.Rate, p.Offset, p.End)
 		},
 	})
+	bar.finish()
 	if err != nil {
 		return err
 	}
@@ -160,6 +171,13 @@ func ledgerVerify(ctx context.Context, log *slog.Logger, args []string, stdout, 
 		return fmt.Errorf("ledger %s does not verify: %w", topic, rep.Break)
 	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func plural(n int64, what string) string {

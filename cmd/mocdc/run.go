@@ -20,6 +20,8 @@ import (
 func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := newFlagSet("run")
 	path := fs.String("config", "mocdc.yaml", "configuration file")
+	plain := fs.Bool("plain", false, "log a progress line every 5 s even on a terminal, instead of the live screen")
+	logFile := fs.String("log-file", "", "while the live screen shows (a terminal, no --plain): where the log goes (default: mocdc-run.log in the temp directory)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,14 +33,25 @@ func runAll(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	reg := newRegistry()
+	ctx, quit := context.WithCancel(ctx) // q on the live screen: the same clean stop as SIGINT
+	defer quit()
+	live := !*plain && isTerminal(os.Stdout)
+	if live {
+		var l *liveLog
+		if log, l, err = openLiveLog(*logFile); err != nil {
+			return err
+		}
+		defer l.close()
+		defer liveRun(cfg, liveSource{cfg: cfg, gather: inProcess(reg)}, l, quit)()
+	}
 	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
-		return runComponents(ctx, log, cfg, reg)
+		return runComponents(ctx, log, cfg, reg, !live)
 	})
 }
 
 // runComponents runs what runAll starts, until ctx ends or one fails.
 // On SIGINT/SIGTERM the sources stop first and the sinks drain (stopOrder).
-func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *prometheus.Registry) error {
+func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *prometheus.Registry, progressLines bool) error {
 	g, ctx := errgroup.WithContext(parent)
 	stop := newStopOrder(parent, ctx, log, reg)
 	sinkCtx := stop.sinks
@@ -101,7 +114,9 @@ func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *p
 		}
 		g.Go(func() error { return s.Run(ctx) })
 	}
-	go progress(ctx, log, reg, 5*time.Second)
+	if progressLines {
+		go progress(ctx, log, reg, 5*time.Second)
+	}
 	err = g.Wait()
 	stop.stopped(err)
 	return err

@@ -128,12 +128,24 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	path := fs.String("config", "mocdc.yaml", "configuration file")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := fs.Duration("timeout", 15*time.Second, "give up on what has not answered by then (that row shows an error)")
+	watchFlag := fs.Bool("watch", false, "refresh until interrupted: a live screen on a terminal (q quits), one line per refresh otherwise")
+	interval := fs.Duration("interval", 2*time.Second, "how often --watch refreshes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)
 	if err != nil {
 		return err
+	}
+	if *watchFlag {
+		if *asJSON {
+			return errors.New("status: --watch and --json do not go together: use --json alone in scripts (run it in a loop)")
+		}
+		src := liveSource{cfg: cfg}
+		if cfg.Metrics.Listen != "" {
+			src.gather = scrapeMetrics(cfg.Metrics.Listen) // events/s, dead letters, ledger head of the process serving them
+		}
+		return watch(ctx, stdout, src, max(*interval, 200*time.Millisecond), "mocdc status --watch", nil, nil)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,7 +63,14 @@ func runStore(ctx context.Context, log *slog.Logger, sub string, args []string) 
 			return fmt.Errorf("--dsn: %w", err)
 		}
 		defer pool.Close()
-		sum, err := demo.Seed(ctx, pool, demo.SeedOptions{Seed: seed, Persons: persons})
+		bar := newWorkBar(os.Stderr, "seed", "objects", -1)
+		opts := demo.SeedOptions{Seed: seed, Persons: persons}
+		if bar != nil {
+			var mu sync.Mutex
+			opts.Progress = func(written, total int) { mu.Lock(); bar.set(int64(written), int64(total)); mu.Unlock() }
+		}
+		sum, err := demo.Seed(ctx, pool, opts)
+		bar.finish()
 		if err != nil {
 			return err
 		}

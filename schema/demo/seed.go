@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,6 +33,11 @@ type SeedOptions struct {
 	// Workers is the number of transactions written at the same time;
 	// default 2.
 	Workers int `yaml:"workers"`
+	// Progress, if set, is called after each written batch with the
+	// objects written so far and the number Seed writes in all (counted
+	// first by a dry run of the generator, which is deterministic). It may
+	// be called from several goroutines at once.
+	Progress func(written, total int) `yaml:"-"`
 }
 
 // Validate reports options Seed cannot use.
@@ -91,6 +97,11 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts SeedOptions) (SeedSummar
 		}
 	}
 
+	total := 0
+	if opts.Progress != nil {
+		newGenerator(opts.Seed, today(opts.Today), func(item) { total++ }).run(opts.Persons)
+	}
+	var written atomic.Int64
 	eg, ctx := errgroup.WithContext(ctx)
 	batches := make(chan batch, opts.Workers)
 	rows := make([]int64, opts.Workers)
@@ -102,6 +113,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts SeedOptions) (SeedSummar
 					return err
 				}
 				rows[w] += n
+				if opts.Progress != nil {
+					opts.Progress(int(written.Add(int64(len(b.items)))), total)
+				}
 			}
 			return nil
 		})
