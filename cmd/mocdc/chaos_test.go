@@ -36,6 +36,7 @@ var (
 	chaosDuration = flag.Duration("chaos.duration", 2*time.Minute, "how long the chaos run churns and injects faults (it also goes on until every kind was injected once)")
 	chaosSeed     = flag.Uint64("chaos.seed", 0, "seed of the chaos run (0: random; the run prints the seed it used)")
 	chaosReport   = flag.String("chaos.report", "", "also write the report (markdown) to this file")
+	chaosPerKind  = flag.Int("chaos.per_kind", 1, "the run also goes on until every fault kind was injected this many times")
 )
 
 // fault is one kind of fault the controller injects: inject breaks
@@ -309,13 +310,25 @@ ledger:
 	}
 
 	stats := map[string]*faultStats{}
-	order := rng.Perm(len(faults)) // every kind once first, then at random
+	// Kinds come in rounds, each round every kind once in a random order,
+	// so the counts stay even; the run ends after the duration, once every
+	// kind was injected chaos.per_kind times.
+	var order []int
 	deadline := time.Now().Add(*chaosDuration)
-	for i := 0; time.Now().Before(deadline) || i < len(faults); i++ {
-		f := faults[rng.IntN(len(faults))]
-		if i < len(order) {
-			f = faults[order[i]]
+	enough := func() bool {
+		for _, f := range faults {
+			if st := stats[f.kind]; st == nil || st.injected < *chaosPerKind {
+				return false
+			}
 		}
+		return true
+	}
+	for time.Now().Before(deadline) || !enough() {
+		if len(order) == 0 {
+			order = rng.Perm(len(faults))
+		}
+		f := faults[order[0]]
+		order = order[1:]
 		st := stats[f.kind]
 		if st == nil {
 			st = &faultStats{}
