@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|kill [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,6 +38,8 @@ func main() {
 		err = benchBigTxn(ctx, os.Args[2:])
 	case "latency":
 		err = benchLatency(ctx, os.Args[2:])
+	case "kill":
+		err = benchKill(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}

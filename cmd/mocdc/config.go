@@ -31,8 +31,18 @@ type Config struct {
 	Kafka   KafkaConfig    `yaml:"kafka"`
 	Capture capture.Config `yaml:"capture"`
 	Metrics MetricsConfig  `yaml:"metrics"`
-	Demo    DemoConfig     `yaml:"demo"`
-	Ledger  ledger.Config  `yaml:"ledger"`
+	// InstanceID names this process among the running instances of its
+	// sinks, e.g. instance_id: ${POD_NAME} in a StatefulSet. Set, every
+	// mirror of the process is a static member of its consumer group under
+	// this id: after a crash (kill -9, OOM) the restarted process takes its
+	// partitions back at once instead of waiting for the group to time out
+	// the dead member (session_timeout). It must be unique among running
+	// instances and the same across restarts of one; two running instances
+	// with one id fence each other (the older one stops with an error
+	// saying so). Empty: dynamic membership (docs/operations.md).
+	InstanceID string        `yaml:"instance_id"`
+	Demo       DemoConfig    `yaml:"demo"`
+	Ledger     ledger.Config `yaml:"ledger"`
 	// Policy, when present, redacts sensitive job functions and sets
 	// export titles before capture publishes anything (capture/policy).
 	Policy *policy.Config `yaml:"policy"`
@@ -207,10 +217,17 @@ func LoadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
+// instanceIDRE is what instance_id may hold (Kafka accepts more; this
+// keeps it readable in logs and group listings).
+var instanceIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
+
 // Validate names every wrong value.
 func (c *Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Kafka.validate()...)
+	if c.InstanceID != "" && !instanceIDRE.MatchString(c.InstanceID) {
+		errs = append(errs, fmt.Errorf("instance_id %q: use 1 to 200 letters, digits, '.', '_' and '-' (e.g. the pod name)", c.InstanceID))
+	}
 	if err := c.Metrics.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -226,6 +226,18 @@ func (o *k8sObjects) checkContainer(t *testing.T, at string, spec *corev1.PodSpe
 		t.Fatalf("%s: --config %s is not in the pod's mounts: %v", at, args[idx], err)
 	}
 	text := podPath.ReplaceAllStringFunc(string(raw), inPod)
+	// The container's own environment: literal values, and a stand-in for
+	// what the downward API fills in (a pod name for metadata.name).
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
+			t.Setenv(e.Name, "mocdc-pod-7d9f-x2x4b")
+		case e.ValueFrom != nil:
+			t.Errorf("%s: env %s: only literal values and the pod name are checked here; extend the test", at, e.Name)
+		default:
+			t.Setenv(e.Name, e.Value)
+		}
+	}
 	cfg, err := LoadConfig(writeTemp(t, text))
 	if err != nil {
 		t.Fatalf("%s: the binary refuses its configuration %s: %v", at, args[idx], err)

@@ -79,6 +79,7 @@ func runComponents(parent context.Context, log *slog.Logger, cfg *Config, reg *p
 		g.Go(func() error {
 			return mirror.Run(sinkCtx, mc, mirror.RunDeps{
 				SnapshotDone: snapshotDone(cfg),
+				InstanceID:   cfg.InstanceID,
 				KafkaOpts:    kafkaOpts(cfg, mlog),
 				Topics:       event.Topics{Prefix: cfg.Kafka.TopicPrefix},
 				Logger:       mlog,

@@ -43,6 +43,7 @@ func runSinkMirror(ctx context.Context, log *slog.Logger, args []string) error {
 	return withMetrics(ctx, log, cfg.Metrics, reg, func(ctx context.Context) error {
 		return mirror.Run(ctx, mc, mirror.RunDeps{
 			SnapshotDone: snapshotDone(cfg),
+			InstanceID:   cfg.InstanceID,
 			KafkaOpts:    kafkaOpts(cfg, log),
 			Topics:       event.Topics{Prefix: cfg.Kafka.TopicPrefix},
 			Logger:       log,

@@ -37,6 +37,9 @@ type RunDeps struct {
 	// is up to date only once the snapshot is done, too. Nil: lag 0 is
 	// enough.
 	SnapshotDone func(context.Context) (bool, error)
+	// InstanceID makes the mirror a static member of its group under this
+	// id (runner.Deps.InstanceID); empty: dynamic membership.
+	InstanceID string
 }
 
 // Run runs one mirror target until ctx ends: it opens the target database,
@@ -93,7 +96,7 @@ func Run(ctx context.Context, cfg Config, deps RunDeps) error {
 
 	r, err := runner.New(cfg.Runner(), m, runner.Deps{
 		Name: "mirror-" + cfg.Name, Topics: m.Topics(), DeadLetterTopic: deps.Topics.DeadLetter(),
-		KafkaOpts: deps.KafkaOpts, Logger: log, Registry: deps.Registry,
+		KafkaOpts: deps.KafkaOpts, InstanceID: deps.InstanceID, Logger: log, Registry: deps.Registry,
 	})
 	if err != nil {
 		return err

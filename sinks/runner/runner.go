@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -26,8 +28,19 @@ type Deps struct {
 	// KafkaOpts are the base client options (brokers, TLS, SASL, logger),
 	// built in cmd; the runner adds the group settings.
 	KafkaOpts []kgo.Opt
-	Logger    *slog.Logger
-	Registry  prometheus.Registerer
+	// InstanceID, when set, makes the runner a static member of its group
+	// (KIP-345) under this id: an instance killed with SIGKILL and started
+	// again under the same id takes its place back at once, with the same
+	// partitions and no rebalance, instead of waiting for the group to time
+	// out the dead member's session (SessionTimeout). It names the process,
+	// not the sink: unique among the live instances of a group and stable
+	// across restarts of one instance (a StatefulSet pod name, a systemd
+	// unit instance). Two live instances with one id fence each other: the
+	// older one's Run fails with an error saying so. Empty: dynamic
+	// membership.
+	InstanceID string
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer
 }
 
 // Stats is a snapshot of a runner's progress.
@@ -68,6 +81,7 @@ type Runner struct {
 	warned map[TopicPartition]bool  // offset past the end reported
 
 	records, batches, deadLetters atomic.Int64
+	fenced                        atomic.Bool // another live instance took our instance id
 	closeOnce                     sync.Once
 
 	// health: the failures in a row of the batch in hand (mu).
@@ -126,6 +140,9 @@ func New(cfg Config, sink Sink, deps Deps) (*Runner, error) {
 		kgo.OnPartitionsRevoked(r.dropPartitions),
 		kgo.OnPartitionsLost(r.dropPartitions),
 	)
+	if deps.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(deps.InstanceID))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("runner %s: kafka client: %w", deps.Name, err)
@@ -273,12 +290,22 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		var fenced error
 		fs.EachError(func(topic string, p int32, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return
 			}
+			if errors.Is(err, kerr.FencedInstanceID) {
+				fenced = err
+				return
+			}
 			r.log.Warn("fetch failed", slog.String("topic", topic), slog.Int("partition", int(p)), slog.Any("err", err))
 		})
+		if fenced != nil {
+			r.fenced.Store(true)
+			return nil, fmt.Errorf("another running instance of group %s joined with this instance's id %q and took its partitions (%w): give every instance its own instance_id (unique among running instances, the same across restarts of one)",
+				r.cfg.Group, r.deps.InstanceID, fenced)
+		}
 		r.mu.Lock()
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			tp := TopicPartition{p.Topic, p.Partition}
@@ -495,12 +522,41 @@ func (r *Runner) Stats() Stats {
 	return s
 }
 
+// leaveTimeout bounds a static member's LeaveGroup request at Close.
+const leaveTimeout = 5 * time.Second
+
 // Close leaves the consumer group (its partitions move to the other
 // members at once) and closes the client. Call it after Run returned.
-func (r *Runner) Close(context.Context) error {
+func (r *Runner) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
 		r.cl.AllowRebalance()
 		r.cl.Close()
+		if r.deps.InstanceID != "" && !r.fenced.Load() {
+			r.leaveStatic(ctx)
+		}
 	})
 	return nil
+}
+
+// leaveStatic takes a stopping static member out of the group. Closing the
+// client does not (a static member's restart is meant to take its place
+// back), so without this a stopped instance's partitions would wait out
+// the session timeout. A fenced runner does not call it: the id belongs
+// to the instance that fenced it.
+func (r *Runner) leaveStatic(ctx context.Context) {
+	cl, err := kgo.NewClient(r.deps.KafkaOpts...)
+	if err == nil {
+		defer cl.Close()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+		defer cancel()
+		var resp kadm.LeaveGroupResponses
+		resp, err = kadm.NewClient(cl).LeaveGroup(lctx, kadm.LeaveGroup(r.cfg.Group).InstanceIDs(r.deps.InstanceID).Reason("sink stopped"))
+		if err == nil {
+			err = resp.Error()
+		}
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		r.log.Warn("sink stopped but could not leave its group; its partitions move to the other instances after the session timeout",
+			slog.String("group", r.cfg.Group), slog.String("instance_id", r.deps.InstanceID), slog.Any("err", err))
+	}
 }
