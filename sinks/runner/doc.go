@@ -32,11 +32,11 @@
 // attempts and the last error are metrics, Stats and, through
 // HealthReporter, `mocdc status`). Unavailable (target down) is retried
 // for as long as it takes and never counted so; Fatal (the target rejects
-// the sink's statements) stops Run at once. A BatchError names the records that can never apply: they go to
-// the dead-letter topic (event.DeadLetter, stage "apply", with topic,
-// partition, offset and reason) and the rest of the batch is applied. A
-// permanent error that names no record makes the runner split the batch
-// until the one record that fails is found. A dead letter is written before
+// the sink's statements) stops Run at once. A BatchError names the records
+// that can never apply: they go to the dead-letter topic (event.DeadLetter,
+// stage "apply", with topic, partition, offset and reason) and the rest of
+// the batch is applied. A permanent error that names no record makes the
+// runner split the batch until the one record that fails is found. A dead letter is written before
 // the batch that skips it is applied, so a crash in between writes it again
 // (at least once) and never loses it.
 //
