@@ -19,7 +19,7 @@ func TestDocsExampleQueries(t *testing.T) {
 	if len(blocks) < 4 {
 		t.Fatalf("docs/mirror.md has %d tagged SQL examples, want at least 4", len(blocks))
 	}
-	for _, dialect := range []string{"postgres", "mysql"} {
+	for _, dialect := range localDialects() {
 		t.Run(dialect, func(t *testing.T) {
 			k := newKafkaEnv(t)
 			cfg := newTarget(t, dialect, Actual)
