@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -28,6 +29,9 @@ type handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	m         *metrics
+	// dirty: a batch applied to the view was not committed (a rebalance
+	// aborted it); the view is ahead of the offsets until rebuilt.
+	dirty bool
 }
 
 // State keys.
@@ -35,14 +39,27 @@ const sinceKey = "since"
 
 func lastKey(rule, uuid string) string { return "last/" + rule + "/" + uuid }
 
-var _ outbox.Handler = (*handler)(nil)
-var _ outbox.Warmer = (*handler)(nil)
+var (
+	_ outbox.Handler   = (*handler)(nil)
+	_ outbox.Warmer    = (*handler)(nil)
+	_ outbox.Committer = (*handler)(nil)
+)
+
+// Committed is outbox.Committer.
+func (h *handler) Committed([]*kgo.Record) {}
+
+// Aborted is outbox.Committer: the view saw a batch that did not commit.
+func (h *handler) Aborted([]*kgo.Record) { h.dirty = true }
+
+// errDirtyView restarts the session, whose Warm rebuilds the view.
+var errDirtyView = errors.New("notify: a batch the view applied was not committed; rebuilding the view from the committed offsets")
 
 // Warm rebuilds the view from the start of the topics up to the committed
 // offsets, so what Handle sees next is what it would have seen without a
 // restart.
 func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
 	started := time.Now()
+	h.dirty = false
 	h.ev.v = newView(h.types)
 	ranges := map[string]map[int32][2]int64{}
 	for t, ps := range committed {
@@ -98,6 +115,9 @@ func typeOfTopic(topic string) mo.Type {
 
 // Handle is outbox.Handler.Handle.
 func (h *handler) Handle(_ context.Context, tx *outbox.Tx, recs []*kgo.Record) error {
+	if h.dirty {
+		return errDirtyView
+	}
 	now := h.now()
 	h.ev.now, h.ev.today = now, string(mo.DateOf(now))
 	since := time.Time{}
