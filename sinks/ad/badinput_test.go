@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
@@ -198,4 +199,39 @@ func TestDryRunAndWindow(t *testing.T) {
 	}
 	w.idle(r)
 	w.want("anbe", map[string]string{"title": "Pædagog", "department": "Skoler"})
+}
+
+// TestPlacement: accounts go to the OU of their engagement's unit (the
+// nearest mapped unit on the path, else the default) and move with it.
+func TestPlacement(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	sub := func(name string) string {
+		dn := "OU=" + name + "," + w.ou
+		req := ldap.NewAddRequest(dn, nil)
+		req.Attribute("objectClass", []string{"organizationalUnit"})
+		if err := w.conn.Add(req); err != nil {
+			t.Fatal(err)
+		}
+		return dn
+	}
+	schools, other := sub("Skoler"), sub("Andre")
+	r := w.start(w.config(func(c *Config) { c.Placement = &Placement{Units: map[string]string{"A": schools}, Default: other} }))
+	w.idle(r)
+	if dn := w.dn("anbe"); !strings.HasSuffix(dn, ","+schools) || !strings.HasPrefix(dn, "CN=Anna Berg,") {
+		t.Errorf("Anna (unit A) is at %s, want CN=Anna Berg,%s", dn, schools)
+	}
+	if dn := w.dn("boho"); !strings.HasSuffix(dn, ","+other) {
+		t.Errorf("Bo (unit R, not mapped) is at %s, want in %s", dn, other)
+	}
+	w.produce(mo.Engagement, eng(1), "2020-01-01", "", map[string]any{"user_key": "E1", "person": person(1), "org_unit": uB, "job_function": cJF1, "primary": cPrim})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasSuffix(w.dn("anbe"), ","+other) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Anna's account did not move with her engagement: %s", w.dn("anbe"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.idle(r)
+	w.want("anbe", map[string]string{"department": "Børn"})
 }
