@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ import (
 func benchView(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("view", flag.ExitOnError)
 	prefix := fs.String("prefix", "mo", "topic prefix of the object topics to read")
+	typeList := fs.String("types", "", "comma-separated MO types to follow (default all; the AD sink's: person,org_unit,engagement,ituser,address,manager,class,itsystem,organisation)")
 	_ = fs.Parse(args)
 	brokers := os.Getenv("MOCDC_TEST_KAFKA")
 	if brokers == "" {
@@ -32,10 +34,16 @@ func benchView(ctx context.Context, args []string) error {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	var types []mo.Type
+	for _, t := range strings.Split(*typeList, ",") {
+		if t != "" {
+			types = append(types, mo.Type(t))
+		}
+	}
 	v := view.New()
 	var events atomic.Int64
 	f, err := view.NewFollower(v, view.FollowerDeps{Name: "bench", KafkaOpts: []kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...)},
-		Topics: event.Topics{Prefix: *prefix}, OnTouch: func(view.Touch) { events.Add(1) }})
+		Topics: event.Topics{Prefix: *prefix}, Types: types, OnTouch: func(view.Touch) { events.Add(1) }})
 	if err != nil {
 		return err
 	}
@@ -60,6 +68,12 @@ func benchView(ctx context.Context, args []string) error {
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	fmt.Printf("view of %s.*: %d events read, %d objects held (%d persons), caught up in %.1f s (%.0f events/s); heap %.1f MiB (%.0f bytes/object)\n",
 		*prefix, events.Load(), objects, v.Len(mo.Person), took.Seconds(), float64(events.Load())/took.Seconds(), float64(heap)/(1<<20), float64(heap)/float64(max(objects, 1)))
+	if path := os.Getenv("MOCDC_BENCH_HEAP"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	runtime.KeepAlive(v)
 	return nil
 }

@@ -60,13 +60,14 @@ func TestADEndToEnd(t *testing.T) {
 	}
 	rows.Close()
 	pre := 0
+	tag := strings.TrimPrefix(e.prefix, "t")[:6] // sAMAccountNames are unique domain-wide; other runs share the DC
 	for i, p := range ps {
 		if i%4 != 0 {
 			continue
 		}
 		req := ldap.NewAddRequest("CN="+ldap.EscapeDN(fmt.Sprintf("%s, %s (%d)", p.sur, p.given, i))+","+ou, nil)
 		req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
-		req.Attribute("sAMAccountName", []string{fmt.Sprintf("pre%04d", i)})
+		req.Attribute("sAMAccountName", []string{fmt.Sprintf("p%s%04d", tag, i)})
 		req.Attribute("employeeID", []string{p.cpr})
 		req.Attribute("userAccountControl", []string{"514"})
 		if err := conn.Add(req); err != nil {

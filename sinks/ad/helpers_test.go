@@ -48,13 +48,19 @@ type world struct {
 	kopts  []kgo.Opt
 	cl     *kgo.Client
 	clock  *clock
+	// tag ends every sAMAccountName the world uses: they are unique in the
+	// whole domain, and other test runs share it.
+	tag string
 }
+
+// sam is a world's sAMAccountName.
+func (w *world) sam(name string) string { return name + w.tag }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, ad: testenv.LocalAD(t), clock: &clock{t: testToday}}
+	w := &world{t: t, ctx: ctx, ad: testenv.LocalAD(t), clock: &clock{t: testToday}, tag: "x" + strings.ToLower(fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff))}
 	w.conn = w.ad.Conn(t)
 	w.ou = w.ad.NewOU(t, "adsink")
 	brokers := testenv.KafkaBrokers(t)
@@ -78,6 +84,9 @@ func (w *world) config(mut ...func(*Config)) Config {
 	c.Retry.Min, c.Retry.Max = 20*time.Millisecond, 500*time.Millisecond
 	for _, m := range mut {
 		m(&c)
+	}
+	if c.Create != nil && len(c.Create.SAMAccountName) == 0 {
+		c.Create.SAMAccountName = []string{`{{ printf "%.2s%.2s" (ascii .Person.GivenName) (ascii .Person.Surname) | lower }}{{ .N }}` + w.tag}
 	}
 	c.Defaults()
 	return c
@@ -203,7 +212,7 @@ func (w *world) addAccount(cn, sam string, attrs map[string]string) string {
 	dn := "CN=" + ldap.EscapeDN(cn) + "," + w.ou
 	req := ldap.NewAddRequest(dn, nil)
 	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
-	req.Attribute("sAMAccountName", []string{sam})
+	req.Attribute("sAMAccountName", []string{w.sam(sam)})
 	req.Attribute("unicodePwd", []string{unicodePwd("Start-Pw-2026!x")})
 	req.Attribute("userAccountControl", []string{"512"})
 	for k, v := range attrs {
@@ -242,7 +251,7 @@ func (w *world) accounts(filter string) map[string]map[string]string {
 			m[a.Name] = strings.Join(a.Values, "|")
 		}
 		m["objectGUID"] = guidString(e.GetRawAttributeValue("objectGUID"))
-		out[e.GetAttributeValue("sAMAccountName")] = m
+		out[strings.TrimSuffix(e.GetAttributeValue("sAMAccountName"), w.tag)] = m
 	}
 	return out
 }

@@ -21,6 +21,11 @@ import (
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
 
+// Types are the MO types an account is rendered from: the sink's view
+// holds only these (associations, leaves, KLE, related units, role
+// bindings, owners and facets are not read).
+var Types = []mo.Type{mo.Person, mo.OrgUnit, mo.Engagement, mo.ITUser, mo.Address, mo.Manager, mo.Class, mo.ITSystem, mo.Organisation}
+
 // AccountsTopic is the compacted topic of Links: <prefix>.ad.accounts.
 func AccountsTopic(t event.Topics) string { return prefix(t) + ".ad.accounts" }
 
@@ -127,7 +132,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s.r = &renderer{v: s.v, cfg: &s.cfg, system: s.systemUUID}
 	s.follow, err = view.NewFollower(s.v, view.FollowerDeps{Name: "ad", KafkaOpts: deps.KafkaOpts, Topics: deps.Topics,
-		OnTouch: s.touched, Logger: s.log, Registry: deps.Registry})
+		Types: Types, OnTouch: s.touched, Logger: s.log, Registry: deps.Registry})
 	if err != nil {
 		return nil, err
 	}

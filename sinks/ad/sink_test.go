@@ -69,7 +69,7 @@ func (w *world) seed() {
 // an attribute that must be absent).
 func (w *world) want(sam string, attrs map[string]string) {
 	w.t.Helper()
-	a := w.accounts("(sAMAccountName=" + sam + ")")[sam]
+	a := w.accounts("(sAMAccountName=" + w.sam(sam) + ")")[sam]
 	if a == nil {
 		w.t.Errorf("%s: no such account", sam)
 		return
@@ -81,7 +81,9 @@ func (w *world) want(sam string, attrs map[string]string) {
 	}
 }
 
-func (w *world) dn(sam string) string { return w.accounts("(sAMAccountName=" + sam + ")")[sam]["dn"] }
+func (w *world) dn(sam string) string {
+	return w.accounts("(sAMAccountName=" + w.sam(sam) + ")")[sam]["dn"]
+}
 
 // TestSink: the sink finds accounts by GUID and by CPR, renders the default
 // mapping, renames, creates what is missing (disabled until the start

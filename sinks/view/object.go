@@ -35,10 +35,17 @@ type Version struct {
 	// and math.MaxInt64 stand for the infinities.
 	from, to int64
 	spec     *mo.Spec
-	vals     []any
+	// vals holds the set fields only, by their index in spec.Fields, in
+	// index order (most versions set under half of their type's fields).
+	vals []fieldVal
 	// extra holds fields that are not in the type's spec, e.g. the
 	// policy's "export_title" and "withheld" (capture/policy).
 	extra []extraField
+}
+
+type fieldVal struct {
+	idx uint8
+	val any
 }
 
 type extraField struct {
@@ -69,13 +76,24 @@ func timeOf(s int64) time.Time {
 // compact turns an MO object into its view form.
 func compact(o *mo.Object, partition int32) *Object {
 	spec := mo.SpecOf(o.Type)
-	c := &Object{Type: o.Type, UUID: intern(o.UUID), Partition: partition, Versions: make([]Version, len(o.Validities))}
+	// Every string kept is interned: a decoder may hand out strings that
+	// point into the whole event's buffer (goccy/go-json does), which
+	// would keep every event alive.
+	c := &Object{Type: mo.Type(intern(string(o.Type))), UUID: intern(o.UUID), Partition: partition, Versions: make([]Version, len(o.Validities))}
 	for i, v := range o.Validities {
 		cv := Version{from: unixOf(v.Period.From), to: unixOf(v.Period.To), spec: spec}
 		if spec != nil {
-			cv.vals = make([]any, len(spec.Fields))
+			n := 0
+			for _, f := range spec.Fields {
+				if v.Fields[f.Name] != nil {
+					n++
+				}
+			}
+			cv.vals = make([]fieldVal, 0, n)
 			for j, f := range spec.Fields {
-				cv.vals[j] = compactValue(v.Fields[f.Name])
+				if x := compactValue(v.Fields[f.Name]); x != nil {
+					cv.vals = append(cv.vals, fieldVal{uint8(j), x})
+				}
 			}
 			for k, x := range v.Fields {
 				if fieldIndex(spec, k) < 0 && x != nil {
@@ -174,7 +192,12 @@ func (v *Version) Get(name string) any {
 		}
 		return nil
 	}
-	return v.vals[i]
+	for _, f := range v.vals {
+		if int(f.idx) == i {
+			return f.val
+		}
+	}
+	return nil
 }
 
 // Str returns a Text or UUID field, "" when unset.
@@ -214,10 +237,8 @@ func (v *Version) Fields() map[string]any {
 	if v == nil || v.spec == nil {
 		return out
 	}
-	for i, f := range v.spec.Fields {
-		if v.vals[i] != nil {
-			out[f.Name] = v.vals[i]
-		}
+	for _, f := range v.vals {
+		out[v.spec.Fields[f.idx].Name] = f.val
 	}
 	for _, e := range v.extra {
 		out[e.name] = e.val

@@ -143,8 +143,8 @@ func (v *View) OwnersOfClass(uuid string) Owners {
 
 func usesValue(o *Object, target string) bool {
 	for i := range o.Versions {
-		for _, x := range o.Versions[i].vals {
-			switch t := x.(type) {
+		for _, f := range o.Versions[i].vals {
+			switch t := f.val.(type) {
 			case string:
 				if t == target {
 					return true

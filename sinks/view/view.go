@@ -60,7 +60,7 @@ func (v *View) Apply(e *event.Envelope, partition int32) Owners {
 		return v.Remove(e.Type, e.UUID)
 	}
 	n := compact(e.Object, partition)
-	n.Type, n.UUID = e.Type, intern(e.UUID)
+	n.Type, n.UUID = mo.Type(intern(string(e.Type))), intern(e.UUID)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	old := v.byType[n.Type][n.UUID]
