@@ -107,7 +107,7 @@ func TestCreateIntentAfterCrash(t *testing.T) {
 	if n := len(w.accounts("(givenName=Carl)")); n != 1 {
 		t.Errorf("Carl has %d accounts, want 1", n)
 	}
-	if a := w.accounts("(sAMAccountName="+w.sam("cada1")+")")["cada1"]; a["objectGUID"] != carl || a["department"] != "Børn" {
+	if a := w.accounts("(sAMAccountName=" + w.sam("cada1") + ")")["cada1"]; a["objectGUID"] != carl || a["department"] != "Børn" {
 		t.Errorf("Carl's account: %v", a)
 	}
 	if n := len(w.accounts("(givenName=Erik)")); n != 1 {
@@ -191,7 +191,7 @@ func TestDryRunAndWindow(t *testing.T) {
 	w.want("anbe", map[string]string{"givenName": "Old"})
 	w.clock.set(testToday.Add(75 * time.Minute))
 	deadline = time.Now().Add(30 * time.Second)
-	for w.accounts("(sAMAccountName="+w.sam("anbe")+")")["anbe"]["givenName"] != "Anna" {
+	for w.accounts("(sAMAccountName=" + w.sam("anbe") + ")")["anbe"]["givenName"] != "Anna" {
 		if time.Now().After(deadline) {
 			t.Fatal("not written after the maintenance window")
 		}
