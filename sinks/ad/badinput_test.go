@@ -235,3 +235,34 @@ func TestPlacement(t *testing.T) {
 	w.idle(r)
 	w.want("anbe", map[string]string{"department": "Børn"})
 }
+
+// TestDelete: with ad.delete, the account the sink created is deleted when
+// MO deletes the person; accounts it did not create stay.
+func TestDelete(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	r := w.start(w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.Delete = true }))
+	w.idle(r)
+	if w.dn("cada1") == "" {
+		t.Fatalf("Carl's account was not created: %v", w.accounts(""))
+	}
+	for _, p := range []int{3, 2} { // Carl (created by the sink), Bo (found by CPR)
+		if err := w.cl.ProduceSync(w.ctx, &kgo.Record{Topic: w.topics.Object(mo.Person), Key: []byte(person(p))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for w.dn("cada1") != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("Carl's account was not deleted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.idle(r)
+	if w.dn("boho") == "" {
+		t.Error("Bo's account (not created by the sink) was deleted")
+	}
+	if k := r.s.links.get(person(3)); k == nil || k.State != Deleted {
+		t.Errorf("Carl's link: %+v", k)
+	}
+}

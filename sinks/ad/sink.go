@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,7 @@ type Sink struct {
 	resync   bool                     // a full resync waits for the view
 	day      mo.Date
 	marker   chan struct{}
+	started  atomic.Bool
 	sysUUID  string
 }
 
@@ -234,6 +236,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.day = mo.DateOf(s.now())
 		s.mu.Unlock()
 		s.fullResync("start")
+		s.started.Store(true)
 		for i := 0; i < s.cfg.Workers; i++ {
 			g.Go(func() error { return s.worker(gctx) })
 		}
@@ -390,6 +393,11 @@ func (s *Sink) touched(t view.Touch) {
 	if t.Event != nil {
 		commit = t.Event.Source.CommitTime
 	}
+	if t.Type == mo.Person && s.v.Get(mo.Person, t.UUID) == nil && s.shard.Owns(t.Topic, t.Partition) {
+		// A deleted person is no longer in the view to say whose it is:
+		// its record's partition does (ad.delete acts on it).
+		s.queue.Add(t.UUID)
+	}
 	s.enqueue(t.Owners.Persons, commit, false)
 	s.enqueue(keys(fan), commit, true)
 }
@@ -496,6 +504,9 @@ func (s *Sink) midnight(ctx context.Context) {
 // Idle reports whether the sink has caught up: the view is ready and no
 // person waits or is being reconciled.
 func (s *Sink) Idle() bool {
+	if !s.started.Load() {
+		return false // the start resync is not queued yet
+	}
 	select {
 	case <-s.follow.Ready():
 	default:

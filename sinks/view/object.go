@@ -147,8 +147,12 @@ func (o *Object) At(t time.Time) *Version {
 }
 
 // ValidFrom returns the version valid at t or, if none, the first version
-// that starts after t (a future-dated object), or nil.
+// that starts after t (a future-dated object), or nil (also for a nil
+// Object: a lookup that found nothing).
 func (o *Object) ValidFrom(t time.Time) *Version {
+	if o == nil {
+		return nil
+	}
 	if v := o.At(t); v != nil {
 		return v
 	}

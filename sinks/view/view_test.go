@@ -133,4 +133,6 @@ func TestPathCycle(t *testing.T) {
 	v.Apply(always(mo.OrgUnit, "Y", map[string]any{"parent": "X"}), 0)
 	eq(t, "cycle: the unit stays last", uuids(v.UnitPath("X", today)), []string{"Y", "X"})
 	eq(t, "unknown", v.UnitPath("nope", today), []*Object(nil))
+	var none *Object
+	eq(t, "a nil object has no version", none.ValidFrom(today) == nil && none.At(today) == nil && none.Last() == nil, true)
 }
