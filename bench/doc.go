@@ -5,6 +5,8 @@
 //	go run ./bench bigtxn   [-persons N]                capture RSS while one huge transaction streams
 //	go run ./bench latency  [-rate R] [-duration D] [-mirrors pg,mysql] [-workers N]
 //	                                                    end-to-end latency, MO commit to the row visible in a mirror
+//	go run ./bench steady   [-rates 100,200] [-runs N] [-profile DIR]
+//	                                                    capture CPU per change and commit→Kafka under steady churn vs a backlog
 //	go run ./bench kill     [-rounds N] [-rate R]       crash recovery: a mirror killed with SIGKILL and restarted, with and without instance_id
 //
 // Each scenario makes its own database on the local PostgreSQL

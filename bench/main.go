@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|kill|view [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|steady|kill|view [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,6 +38,8 @@ func main() {
 		err = benchBigTxn(ctx, os.Args[2:])
 	case "latency":
 		err = benchLatency(ctx, os.Args[2:])
+	case "steady":
+		err = benchSteady(ctx, os.Args[2:])
 	case "kill":
 		err = benchKill(ctx, os.Args[2:])
 	case "view":
@@ -57,7 +59,8 @@ type lab struct {
 	brokers        string
 	prefix, slot   string
 	bin, dir       string
-	metrics        string // host:port of the child's /metrics
+	metrics        string   // host:port of the child's /metrics
+	env            []string // added to the next child's environment
 	pool           *pgxpool.Pool
 }
 
@@ -170,6 +173,7 @@ func (l *lab) startCapture(cfg string) (*child, error) { return l.start("capture
 // samples its peak RSS.
 func (l *lab) start(sub, cfg string) (*child, error) {
 	cmd := exec.Command(l.bin, sub, "--config", cfg)
+	cmd.Env = append(os.Environ(), l.env...)
 	logf, _ := os.Create(filepath.Join(l.dir, sub+".log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
