@@ -197,7 +197,14 @@ func benchKill(ctx context.Context, args []string) error {
 			// Switching mode is a clean restart, not a measured one.
 			sinkMu.Lock()
 			_ = sink.Process.Signal(os.Interrupt)
-			_ = sink.Wait()
+			stopped := make(chan struct{})
+			go func(c *exec.Cmd) { _ = c.Wait(); close(stopped) }(sink)
+			select {
+			case <-stopped:
+			case <-time.After(30 * time.Second):
+				_ = sink.Process.Kill()
+				<-stopped
+			}
 			sink = nil
 			sinkMu.Unlock()
 			static = next
