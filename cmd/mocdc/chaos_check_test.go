@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/os2mo-cdc/mocdc/sinks/fk/fkdouble"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 )
 
@@ -34,6 +35,8 @@ type chaosInvariantsInput struct {
 	drainStart   time.Time
 	ledgerConfig string
 	statusConfig string
+	fk           *fkdouble.Server
+	fkRules      fkRules
 }
 
 // chaosCheck checks every invariant after the drain, each computed from
@@ -132,6 +135,34 @@ func chaosCheck(t *testing.T, ctx context.Context, e *e2e, in chaosInvariantsInp
 		len(recs)-reads, len(want), missing, dup, len(seen), reads, wantReads, disorder)
 	verifyOut, verifyErr := runMocdcTimeout(2*time.Minute, e.bin, "ledger", "verify", "--config", in.ledgerConfig)
 	add("ledger verifies (`mocdc ledger verify`)", verifyErr == nil, "%s", lastLine(verifyOut, verifyErr))
+
+	// FK Organisation: the double's state equals what the MO store says
+	// (parents chain to the top unit, relevant units only, users with the
+	// right positions), and the double refused nothing but repeated deletes.
+	var fkDiffs []string
+	var units, users map[string]fkWant
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		units, users = fkOracle(t, e.pool, in.fkRules)
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = in.fk.Drain(dctx)
+		cancel()
+		fkDiffs = diffFK(in.fk.State(e2eCVR), units, users)
+		if len(fkDiffs) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	var refused []string
+	for _, f := range in.fk.Failures() {
+		if f.Operation == "DELETE" && strings.HasPrefix(f.Error, "no ") {
+			continue // a delete repeated after a kill: the object is gone already
+		}
+		refused = append(refused, fmt.Sprintf("%+v", f))
+	}
+	if st := in.fk.Stats(); st.Rejected != 0 {
+		refused = append(refused, fmt.Sprintf("%d requests rejected: %v", st.Rejected, st.Requests))
+	}
+	add("FK Organisation (the OS2sync double) equals the MO store", len(fkDiffs) == 0 && len(refused) == 0,
+		"%d units, %d users; %s; %s", len(units), len(users), firstOr(fkDiffs, "no difference"), firstOr(refused, "nothing refused"))
 
 	// 3. No dead letters (none are expected in a clean run).
 	dead := countTopicRecords(t, ctx, e.brokers, e.prefix+".deadletter")

@@ -34,10 +34,12 @@ func startChaosServices(t *testing.T, data string) *chaosServices {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &chaosServices{t: t, data: data, script: script, ports: map[string]string{
-		"MOCDC_PG_PORT": "56432", "MOCDC_KAFKA_PORT": "59192", "MOCDC_KAFKA_CONTROLLER_PORT": "59193",
-		"MOCDC_KAFKA_SECURE_PORT": "59194", "MOCDC_MARIADB_PORT": "54306",
-	}}
+	// Ports of their own, free now: two chaos runs at once (developers
+	// working side by side) never meet.
+	s := &chaosServices{t: t, data: data, script: script, ports: map[string]string{}}
+	for _, k := range []string{"MOCDC_PG_PORT", "MOCDC_KAFKA_PORT", "MOCDC_KAFKA_CONTROLLER_PORT", "MOCDC_KAFKA_SECURE_PORT", "MOCDC_MARIADB_PORT"} {
+		s.ports[k] = freePort(t)
+	}
 	// Always from scratch: a run that failed keeps its data for reading, and
 	// a new run must not see its topics, slot or databases.
 	if _, err := os.Stat(data); err == nil {
@@ -45,6 +47,9 @@ func startChaosServices(t *testing.T, data string) *chaosServices {
 		if err := os.RemoveAll(data); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		s.run("down", "mariadb", "kafka", "postgres")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/os2mo-cdc/mocdc/schema/demo"
 	"github.com/os2mo-cdc/mocdc/schema/store"
+	"github.com/os2mo-cdc/mocdc/sinks/fk/fkdouble"
 	"github.com/os2mo-cdc/mocdc/sinks/ledger"
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
@@ -33,7 +35,7 @@ var (
 	// The default keeps make test's run at about 5 minutes in all: setup,
 	// every fault kind at least once (the run goes on until each was
 	// injected), the drain and the checks.
-	chaosDuration = flag.Duration("chaos.duration", 2*time.Minute, "how long the chaos run churns and injects faults (it also goes on until every kind was injected once)")
+	chaosDuration = flag.Duration("chaos.duration", time.Minute, "how long the chaos run churns and injects faults (it also goes on until every kind was injected once)")
 	chaosSeed     = flag.Uint64("chaos.seed", 0, "seed of the chaos run (0: random; the run prints the seed it used)")
 	chaosReport   = flag.String("chaos.report", "", "also write the report (markdown) to this file")
 	chaosPerKind  = flag.Int("chaos.per_kind", 1, "the run also goes on until every fault kind was injected this many times")
@@ -87,7 +89,7 @@ func TestChaos(t *testing.T) {
 	if data == "" {
 		t.Fatal("MOCDC_DATA is not set: run through make test / make chaos (they start the services)")
 	}
-	svc := startChaosServices(t, filepath.Join(data, fmt.Sprintf("chaos-%d", seed)))
+	svc := startChaosServices(t, filepath.Join(data, fmt.Sprintf("chaos-%d-%d", seed, os.Getpid())))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -135,6 +137,14 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The FK Organisation sink writes to an OS2sync contract double behind a
+	// proxy the controller can cut (OS2sync unavailable).
+	double := fkdouble.New(fkdouble.Config{APIKey: "e2e-key", ApplyEvery: 10 * time.Millisecond})
+	defer double.Close()
+	fkSrv := httptest.NewServer(double.Handler())
+	defer fkSrv.Close()
+	fkProxy := newProxy(t, fkSrv.Listener.Addr().String())
+
 	// Components reach the MO store and MariaDB through proxies the
 	// controller can cut; the PostgreSQL mirror talks to its server directly.
 	pgProxy := newProxy(t, "127.0.0.1:"+svc.ports["MOCDC_PG_PORT"])
@@ -146,6 +156,9 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	brokers := svc.env["MOCDC_TEST_KAFKA"]
+	bin := mocdcBinary(t)
+	e := &e2e{t: t, dsn: moDSN, pool: pool, brokers: []string{brokers}, prefix: "chaos", slot: "chaos", dir: dir, bin: bin}
+	fkRulesUsed, fkSection := fkSetup(t, e, "http://"+fkProxy.addr())
 	cfgText := fmt.Sprintf(`store:
   dsn: %s
 kafka:
@@ -177,7 +190,7 @@ ledger:
   checkpoint_every: 200
   checkpoint_interval: 5s
 `, strings.Replace(moDSN, "127.0.0.1:"+svc.ports["MOCDC_PG_PORT"], pgProxy.addr(), 1), brokers, spill,
-		pgMirrorDSN, strings.Replace(myMirrorDSN, "127.0.0.1:"+svc.ports["MOCDC_MARIADB_PORT"], myProxy.addr(), 1), dir, dir)
+		pgMirrorDSN, strings.Replace(myMirrorDSN, "127.0.0.1:"+svc.ports["MOCDC_MARIADB_PORT"], myProxy.addr(), 1), dir, dir) + fkSection
 	metrics := map[string]string{}
 	configFor := func(name string) string {
 		metrics[name] = "127.0.0.1:" + freePort(t)
@@ -187,7 +200,6 @@ ledger:
 		}
 		return path
 	}
-	bin := mocdcBinary(t)
 	procs := map[string]*supervised{}
 	start := func(name string, args ...string) {
 		procs[name] = superviseProc(t, dir, name, bin, append(args, "--config", configFor(name))...)
@@ -199,8 +211,7 @@ ledger:
 	start("mirror-my-1", "sink", "mirror", "--target", "my")
 	start("mirror-my-2", "sink", "mirror", "--target", "my")
 	start("ledger", "sink", "ledger")
-
-	e := &e2e{t: t, dsn: moDSN, pool: pool, brokers: []string{brokers}, prefix: "chaos", slot: "chaos", dir: dir, bin: bin}
+	start("fk", "sink", "fk")
 	e.waitSnapshot()
 	marks, readsBefore := e.marks()
 
@@ -282,6 +293,9 @@ ledger:
 			return kill([]string{"mirror-pg-1", "mirror-pg-2", "mirror-my-1", "mirror-my-2"}[rng.IntN(4)])()
 		}},
 		{"kill -9 ledger builder", short, kill("ledger")},
+		{"kill -9 FK Organisation sink", short, kill("fk")},
+		{"OS2sync unavailable (connections to the double cut)", func(r *rand.Rand) time.Duration { return time.Duration(3+r.IntN(6)) * time.Second },
+			func() func() { fkProxy.setCut(true); return func() { fkProxy.setCut(false) } }},
 		{"kill -9 Kafka broker", short, serviceKill("kafka")},
 		{"kill -9 PostgreSQL (MO store and PostgreSQL mirror)", short, serviceKill("postgres")},
 		{"kill -9 MariaDB", short, serviceKill("mariadb")},
@@ -340,7 +354,7 @@ ledger:
 		restore()
 		st.injected++
 		recovered := false
-		for wait := time.Now().Add(2 * time.Minute); time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
+		for wait := time.Now().Add(3 * time.Minute); time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
 			if freshness() < 2*time.Second {
 				recovered = true
 				break
@@ -351,7 +365,7 @@ ledger:
 			t.Logf("chaos: %s: recovered in %s", f.kind, time.Since(at).Round(100*time.Millisecond))
 		} else {
 			st.timeouts++
-			t.Logf("chaos: %s did not recover within 2 minutes (freshness %s, last read error %v)", f.kind, freshness(), freshnessErr.Load())
+			t.Logf("chaos: %s did not recover within 3 minutes (freshness %s, last read error %v)", f.kind, freshness(), freshnessErr.Load())
 		}
 		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
 	}
@@ -363,7 +377,7 @@ ledger:
 	e.waitCaptured()
 	report := chaosCheck(t, ctx, e, chaosInvariantsInput{
 		marks: marks, readsBefore: readsBefore, mirrorDBs: mirrorDBs, pgMirrorDSN: pgMirrorDSN, myMirrorDSN: myMirrorDSN,
-		procs: procs, drainStart: drainStart, ledgerConfig: filepath.Join(dir, "ledger.yaml"), statusConfig: filepath.Join(dir, "capture-a.yaml"),
+		procs: procs, drainStart: drainStart, fk: double, fkRules: fkRulesUsed, ledgerConfig: filepath.Join(dir, "ledger.yaml"), statusConfig: filepath.Join(dir, "capture-a.yaml"),
 	})
 	out := chaosReportText(seed, *chaosDuration, faults, stats, report)
 	t.Log("\n" + out)
@@ -376,7 +390,7 @@ ledger:
 		if st := stats[f.kind]; st == nil || st.injected == 0 {
 			t.Errorf("fault %q was never injected", f.kind)
 		} else if st.timeouts > 0 {
-			t.Errorf("fault %q: %d of %d injections did not recover within 2 minutes", f.kind, st.timeouts, st.injected)
+			t.Errorf("fault %q: %d of %d injections did not recover within 3 minutes", f.kind, st.timeouts, st.injected)
 		}
 	}
 	for _, inv := range report {

@@ -47,42 +47,7 @@ func TestFKEndToEnd(t *testing.T) {
 	}
 	e := newE2E(t, persons, "")
 	ctx := context.Background()
-	cat, err := demo.LoadCatalog(ctx, e.pool, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules := fkRules{excluded: map[string]bool{}, labels: map[string]bool{"Linjeorganisation": true, "Selvejet institution": true}, levels: map[string]bool{"N6": true}}
-	var level1 []string
-	for _, u := range cat.Units {
-		if u.Parent == "" && (u.To == nil) {
-			rules.top = u.UUID
-		}
-	}
-	for _, u := range cat.Units {
-		if u.Parent == rules.top {
-			level1 = append(level1, u.UUID)
-		}
-	}
-	sort.Strings(level1)
-	if rules.top == "" || len(level1) < 2 {
-		t.Fatalf("demo store: no top unit or too few units below it (%d)", len(level1))
-	}
-	excluded := level1[len(level1)-1]
-	rules.excluded[excluded] = true
-	fkSection := fmt.Sprintf(`fk:
-  os2sync:
-    url: %s/api
-    cvr: "%s"
-    api_key: e2e-key
-    rate_limit: 0
-    retry: {min: 50ms, max: 500ms}
-  top_unit: %s
-  excluded_units: [%s]
-  hierarchy_labels: [Linjeorganisation, Selvejet institution]
-  ignored_unit_levels: [N6]
-  batch: {max_wait: 50ms}
-  retry: {min: 100ms, max: 1s}
-`, srv.URL, e2eCVR, rules.top, excluded)
+	rules, fkSection := fkSetup(t, e, srv.URL)
 	appendFile(t, e.config, fkSection)
 	// The sink's own copy, with a metrics port (capture reads the other).
 	port := freePort(t)
@@ -169,6 +134,52 @@ func TestFKEndToEnd(t *testing.T) {
 
 // compareFK waits until the double's state equals the oracle (the sink
 // and the double's queue need a moment), then reports every difference.
+// fkSetup picks the FK sink's rules from the demo store of e — the top
+// unit, one excluded subtree, two hierarchy labels, an ignored level — and
+// returns them with the fk: section that configures the sink against the
+// OS2sync at url.
+func fkSetup(t *testing.T, e *e2e, url string) (fkRules, string) {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := demo.LoadCatalog(ctx, e.pool, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := fkRules{excluded: map[string]bool{}, labels: map[string]bool{"Linjeorganisation": true, "Selvejet institution": true}, levels: map[string]bool{"N6": true}}
+	var level1 []string
+	for _, u := range cat.Units {
+		if u.Parent == "" && (u.To == nil) {
+			rules.top = u.UUID
+		}
+	}
+	for _, u := range cat.Units {
+		if u.Parent == rules.top {
+			level1 = append(level1, u.UUID)
+		}
+	}
+	sort.Strings(level1)
+	if rules.top == "" || len(level1) < 2 {
+		t.Fatalf("demo store: no top unit or too few units below it (%d)", len(level1))
+	}
+	excluded := level1[len(level1)-1]
+	rules.excluded[excluded] = true
+	fkSection := fmt.Sprintf(`fk:
+  os2sync:
+    url: %s/api
+    cvr: "%s"
+    api_key: e2e-key
+    rate_limit: 0
+    retry: {min: 50ms, max: 500ms}
+  top_unit: %s
+  excluded_units: [%s]
+  hierarchy_labels: [Linjeorganisation, Selvejet institution]
+  ignored_unit_levels: [N6]
+  batch: {max_wait: 50ms}
+  retry: {min: 100ms, max: 1s}
+`, url, e2eCVR, rules.top, excluded)
+	return rules, fkSection
+}
+
 func (e *e2e) compareFK(t *testing.T, d *fkdouble.Server, r fkRules, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)

@@ -135,7 +135,7 @@ func TestSeedBarUnderTmux(t *testing.T) {
 	if out, err := exec.Command(bin, "store", "init", "--dsn", dsn).CombinedOutput(); err != nil {
 		t.Fatalf("store init: %v: %s", err, out)
 	}
-	name := "mocdc-seed-" + strings.ReplaceAll(filepath.Base(t.TempDir()), "_", "")
+	name := fmt.Sprintf("mocdc-seed-%d-%d", os.Getpid(), time.Now().UnixNano())
 	screen := tmuxSession(t, name, fmt.Sprintf("sh -c '%s store seed --dsn \"%s\" --persons 3000 --seed 3; echo EXIT=$?; sleep 60'", bin, dsn))
 	bar := regexp.MustCompile(`seed\s+\d+% .*\(\d+/\d+, [0-9.]+ objects/s\)`)
 	sawBar := false
