@@ -9,31 +9,6 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/demo"
 )
 
-// bulkCreate is a PL/pgSQL loop that creates persons the way OS2mo's
-// as_create_or_import_bruger does — object, registration, attributes, state
-// (whose trigger touches the attributes), relations — all in the calling
-// transaction, like a bulk import that calls the procedure in a loop.
-const bulkCreate = `
-CREATE OR REPLACE FUNCTION pg_temp.bulk_create_persons(n int, org uuid, actor uuid) RETURNS void AS $$
-DECLARE
-  u uuid; reg bigint; v actual_state.virkning := ROW(tstzrange('-infinity','infinity'), NULL, NULL, '')::actual_state.virkning;
-BEGIN
-  FOR i IN 1..n LOOP
-    u := md5('mocdc-bench-person-' || i)::uuid;
-    INSERT INTO actual_state.bruger (id) VALUES (u);
-    INSERT INTO actual_state.bruger_registrering (bruger_id, registrering)
-      VALUES (u, ROW(tstzrange(clock_timestamp(), 'infinity'), 'Importeret', actor, 'Bulk import')::actual_state.registreringbase)
-      RETURNING id INTO reg;
-    INSERT INTO actual_state.bruger_attr_egenskaber (brugervendtnoegle, virkning, bruger_registrering_id) VALUES (u::text, v, reg);
-    INSERT INTO actual_state.bruger_attr_udvidelser (fornavn, efternavn, virkning, bruger_registrering_id)
-      VALUES ('Bulk', 'Person ' || i || ' ' || repeat('æøå', 10), v, reg);
-    INSERT INTO actual_state.bruger_tils_gyldighed (virkning, gyldighed, bruger_registrering_id) VALUES (v, 'Aktiv', reg);
-    INSERT INTO actual_state.bruger_relation (bruger_registrering_id, virkning, rel_maal_uuid, rel_type) VALUES (reg, v, org, 'tilhoerer');
-    INSERT INTO actual_state.bruger_relation (bruger_registrering_id, virkning, rel_maal_urn, rel_type)
-      VALUES (reg, v, 'urn:dk:cpr:person:' || lpad(i::text, 10, '0'), 'tilknyttedepersoner');
-  END LOOP;
-END $$ LANGUAGE plpgsql`
-
 // benchBigTxn: capture's memory while one huge source transaction (a bulk
 // import of -persons persons in ONE transaction) streams through it.
 func benchBigTxn(ctx context.Context, args []string) error {
@@ -71,10 +46,7 @@ func benchBigTxn(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, bulkCreate); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_temp.bulk_create_persons($1, (SELECT id FROM actual_state.organisation LIMIT 1), $2)`, persons, demo.ActorOPUS); err != nil {
+	if err := demo.BulkCreatePersons(ctx, tx, persons, "mocdc-bench-person"); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -318,7 +318,8 @@ ledger:
 		{"spill disk full during a large transaction", func(r *rand.Rand) time.Duration { return time.Duration(4+r.IntN(4)) * time.Second },
 			func() func() {
 				unfill := fillDisk(spill)
-				go bulkPersons(ctx, pool, 4000, fmt.Sprintf("chaos-%d-%d", seed, rng.IntN(1<<30)))
+				tag := fmt.Sprintf("chaos-%d-%d", seed, rng.IntN(1<<30))
+				go func() { _ = demo.BulkCreatePersons(ctx, pool, 4000, tag) }()
 				return unfill
 			}},
 	}

@@ -272,35 +272,12 @@ func TestLedgerEndToEnd(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	seen := map[string]int{}
-	reads := 0
-	lastReg := map[string]int64{}
-	for _, r := range recs {
-		en := r.Entry
-		if en.Kind == "read" {
-			reads++
-			continue
-		}
-		seen[en.Source.Event]++
-		var class string
-		var id int64
-		fmt.Sscanf(strings.ReplaceAll(en.Source.Event, "/", " "), "reg %s %d", &class, &id)
-		if id <= lastReg[en.UUIDs[0]] {
-			t.Errorf("%s: registration %d after %d: out of source order", en.UUIDs[0], id, lastReg[en.UUIDs[0]])
-		}
-		lastReg[en.UUIDs[0]] = id
+	lc := countLedger(recs, want)
+	reads := lc.reads
+	if lc.disorder > 0 {
+		t.Errorf("%d write entries out of source order per object", lc.disorder)
 	}
-	missing, dup := 0, 0
-	for id := range want {
-		switch seen[id] {
-		case 0:
-			missing++
-		case 1:
-		default:
-			dup++
-		}
-		delete(seen, id)
-	}
+	missing, dup, seen := lc.missing, lc.dup, make([]struct{}, lc.unknown)
 	t.Logf("%d kills; %d write entries (want %d), %d read entries (want %d)", kills, len(recs)-reads, len(want), reads, wantReads)
 	if missing > 0 || dup > 0 || len(seen) > 0 {
 		t.Errorf("ledger writes: %d missing, %d twice, %d for registrations the store does not have", missing, dup, len(seen))
@@ -319,4 +296,46 @@ func TestLedgerEndToEnd(t *testing.T) {
 	if rep.Break != nil {
 		t.Errorf("ledger does not verify: %+v", rep.Break)
 	}
+}
+
+// ledgerCount is what the ledger's entries say against the registrations
+// the store has: per registration exactly one write entry, in source order
+// per object; reads counted.
+type ledgerCount struct{ missing, dup, unknown, reads, disorder int }
+
+// countLedger checks the entries recs against want, the event ids
+// ("reg/<class>/<id>") of the registrations written.
+func countLedger(recs []*ledger.Record, want map[string]bool) ledgerCount {
+	var c ledgerCount
+	seen := map[string]int{}
+	lastReg := map[string]int64{}
+	for _, r := range recs {
+		en := r.Entry
+		if en.Kind == "read" {
+			c.reads++
+			continue
+		}
+		seen[en.Source.Event]++
+		var class string
+		var id int64
+		fmt.Sscanf(strings.ReplaceAll(en.Source.Event, "/", " "), "reg %s %d", &class, &id)
+		if len(en.UUIDs) > 0 {
+			if id <= lastReg[en.UUIDs[0]] {
+				c.disorder++
+			}
+			lastReg[en.UUIDs[0]] = id
+		}
+	}
+	for id := range want {
+		switch seen[id] {
+		case 0:
+			c.missing++
+		case 1:
+		default:
+			c.dup++
+		}
+		delete(seen, id)
+	}
+	c.unknown = len(seen)
+	return c
 }

@@ -178,22 +178,8 @@ func TestSecuredKafka(t *testing.T) {
 	}
 	// The e2e config with its kafka: block replaced, per component.
 	withKafka := func(name, kafka, extra string) string {
-		lines := strings.Split(string(base), "\n")
-		var out []string
-		skip := false
-		for _, l := range lines {
-			if l == "kafka:" {
-				skip = true
-				continue
-			}
-			if skip && strings.HasPrefix(l, "  ") {
-				continue
-			}
-			skip = false
-			out = append(out, l)
-		}
 		path := filepath.Join(e.dir, name+".yaml")
-		if err := os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"+kafka+extra), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(withoutKafkaBlock(string(base))+kafka+extra), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return path
@@ -302,6 +288,25 @@ func TestSecuredKafka(t *testing.T) {
 
 // verifiedRecords finds the record count in `mocdc ledger verify`'s report.
 var verifiedRecords = regexp.MustCompile(`(?m)^\s*records\s+(\d+)`)
+
+// withoutKafkaBlock is a config file's text without its kafka: section,
+// for tests that give each component a kafka: section of its own.
+func withoutKafkaBlock(config string) string {
+	var kept []string
+	skip := false
+	for _, l := range strings.Split(config, "\n") {
+		if l == "kafka:" {
+			skip = true
+			continue
+		}
+		if skip && strings.HasPrefix(l, "  ") {
+			continue
+		}
+		skip = false
+		kept = append(kept, l)
+	}
+	return strings.Join(kept, "\n") + "\n"
+}
 
 // LoadConfigFromString loads a config made of kafka (a kafka: block) as
 // LoadConfig does, from a temporary file.
