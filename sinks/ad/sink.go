@@ -235,7 +235,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.mu.Lock()
 		s.day = mo.DateOf(s.now())
 		s.mu.Unlock()
-		s.fullResync("start")
+		s.fullResync(gctx, "start")
 		s.started.Store(true)
 		for i := 0; i < s.cfg.Workers; i++ {
 			g.Go(func() error { return s.worker(gctx) })
@@ -467,9 +467,18 @@ func (s *Sink) assigned(topic string, parts []int32) {
 	s.queue.AddBackground(persons...)
 }
 
-// fullResync queues every owned person.
-func (s *Sink) fullResync(why string) {
-	<-s.shard.Assigned()
+// fullResync queues every owned person. At start it first waits (until
+// ctx ends, or at most session_timeout plus a bit: a member may be given
+// no partition at all) for the group's first assignment.
+func (s *Sink) fullResync(ctx context.Context, why string) {
+	t := time.NewTimer(s.cfg.SessionTimeout + 5*time.Second)
+	defer t.Stop()
+	select {
+	case <-s.shard.Assigned():
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
 	var persons []string
 	for _, o := range s.v.All(mo.Person) {
 		persons = append(persons, o.UUID)
@@ -496,7 +505,7 @@ func (s *Sink) midnight(ctx context.Context) {
 		s.day = d
 		s.mu.Unlock()
 		if changed {
-			s.fullResync("the date changed to " + string(d))
+			s.fullResync(ctx, "the date changed to "+string(d))
 		}
 	}
 }
