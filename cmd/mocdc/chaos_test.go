@@ -1,3 +1,5 @@
+//go:build chaos
+
 package main
 
 import (
@@ -29,8 +31,8 @@ import (
 	"github.com/os2mo-cdc/mocdc/sinks/mirror"
 )
 
-// `make chaos DURATION=30m SEED=7` runs this test with these flags; `make
-// test` runs it with the defaults (a random seed, printed).
+// `make chaos DURATION=30m SEED=7` runs this test with these flags and the
+// build tag chaos (a random seed, printed, when SEED is 0).
 var (
 	// The default keeps make test's run at about 5 minutes in all: setup,
 	// every fault kind at least once (the run goes on until each was

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -406,4 +407,40 @@ func sameRows(want, got map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// diffRows lists the differences between expected and mirrored rows; NULL
+// and "" are the same (the export writes "" for an absent title).
+func diffRows(cols []string, want, got map[string][]string) []string {
+	norm := func(v string) string {
+		switch v {
+		case "NULL":
+			return ""
+		case "1":
+			return "true"
+		case "0":
+			return "false"
+		}
+		return v
+	}
+	var diffs []string
+	for u, w := range want {
+		g, ok := got[u]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("missing %s %v", u, w))
+			continue
+		}
+		for i := range w {
+			if norm(w[i]) != norm(g[i]) {
+				diffs = append(diffs, fmt.Sprintf("%s.%s = %q, want %q", u, cols[i+1], g[i], w[i]))
+			}
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			diffs = append(diffs, fmt.Sprintf("extra row %s %v", u, got[u]))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
 }
