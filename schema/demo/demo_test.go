@@ -355,8 +355,10 @@ func TestChurn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := s.Total + s.NoChange + s.Errors; n < 75 || n > 200 {
-			t.Errorf("%d changes in %s at rate 100/s, want about 150", n, s.Elapsed)
+		// The limiter's promise is an upper bound: never faster than the
+		// rate (a loaded machine may well be slower; speed is for make bench).
+		if n := s.Total + s.NoChange + s.Errors; n < 1 || float64(n) > 100*s.Elapsed.Seconds()+20 {
+			t.Errorf("%d changes in %s at rate 100/s, want at least one and at most the rate allows", n, s.Elapsed)
 		}
 	})
 
