@@ -32,20 +32,5 @@ func newADSink(cfg *Config, log *slog.Logger, reg prometheus.Registerer, dryRun 
 
 // runSinkAD is `mocdc sink ad --config FILE [--dry-run]`.
 func runSinkAD(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := newFlagSet("sink ad")
-	path := fs.String("config", "mocdc.yaml", "configuration file")
-	dryRun := fs.Bool("dry-run", false, "log the LDAP writes it would make and make none (as ad.dry_run: true)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	reg := newRegistry()
-	s, err := newADSink(cfg, log, reg, *dryRun)
-	if err != nil {
-		return err
-	}
-	return withMetrics(ctx, log, cfg.Metrics, reg, s.Run)
+	return runSinkCommand(ctx, log, args, "sink ad", "dry-run", "log the LDAP writes it would make and make none (as ad.dry_run: true)", newADSink)
 }

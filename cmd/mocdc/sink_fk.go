@@ -29,20 +29,5 @@ func newFKSink(cfg *Config, log *slog.Logger, reg prometheus.Registerer, resync 
 
 // runSinkFK is `mocdc sink fk --config FILE [--resync]`.
 func runSinkFK(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := newFlagSet("sink fk")
-	path := fs.String("config", "mocdc.yaml", "configuration file")
-	resync := fs.Bool("resync", false, "send every FK object once at start, whatever was sent before (a new or emptied FK tenant)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	reg := newRegistry()
-	s, err := newFKSink(cfg, log, reg, *resync)
-	if err != nil {
-		return err
-	}
-	return withMetrics(ctx, log, cfg.Metrics, reg, s.Run)
+	return runSinkCommand(ctx, log, args, "sink fk", "resync", "send every FK object once at start, whatever was sent before (a new or emptied FK tenant)", newFKSink)
 }
