@@ -45,7 +45,8 @@ func (m *Mirror) Apply(ctx context.Context, b *runner.Batch) error {
 		return nil
 	}
 	var be *runner.BatchError
-	if errors.As(err, &be) {
+	var behind *runner.BehindError
+	if errors.As(err, &be) || errors.As(err, &behind) {
 		return err
 	}
 	m.dropSession()
@@ -85,6 +86,9 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 	stored, err := m.lockOffsets(ctx, s, b.End)
 	if err != nil {
 		return err
+	}
+	if err := runner.CheckStart(stored, b); err != nil {
+		return err // the target lost commits: the runner reads them again
 	}
 	var recs []runner.Record
 	for _, r := range b.Records {

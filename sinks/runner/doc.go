@@ -22,6 +22,12 @@
 //     its transaction, so a batch applied twice — a replay after a crash,
 //     or two instances briefly owning one partition during a rebalance —
 //     changes nothing the second time.
+//  5. The runner remembers what it committed (Batch.Start) and Apply
+//     checks the target still holds it (CheckStart). A target that lost
+//     committed transactions — a restore, a promoted asynchronous
+//     replica, a crash without durable commits — makes the runner go back
+//     to what the target stores and apply those records again, instead of
+//     going on past a hole (behind.go).
 //
 // Failures: an error from Apply is retryable unless marked (errors.go).
 // Retryable errors are retried with capped, jittered backoff; nothing is

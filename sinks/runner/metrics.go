@@ -18,6 +18,7 @@ type metrics struct {
 	retries      prometheus.Counter
 	failing      prometheus.Gauge
 	lastError    *prometheus.GaugeVec
+	rewinds      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, sink string) *metrics {
@@ -42,6 +43,8 @@ func newMetrics(reg prometheus.Registerer, sink string) *metrics {
 		lastError: f.NewGaugeVec(prometheus.GaugeOpts{Name: "mocdc_sink_last_error_info", ConstLabels: l,
 			Help: "1, labelled with the error of the last failed attempt (numbers kept, cut to 200 characters), while attempts fail; no series once one succeeds."},
 			[]string{"error"}),
+		rewinds: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_rewinds_total", ConstLabels: l,
+			Help: "Times the target was found to store offsets below what it had committed (it lost transactions) and the records were applied again."}),
 	}
 }
 

@@ -239,7 +239,9 @@ func (r *Runner) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return r.stopped()
 				}
-				return err
+				if !errors.Is(err, errRewound) {
+					return err
+				}
 			}
 		}
 		if ticker != nil && time.Since(lastTick) >= r.cfg.TickInterval {
@@ -396,6 +398,7 @@ func (r *Runner) applyPart(ctx context.Context, b *Batch, split *stuckSplit) err
 	var last string // the previous failure, numbers aside
 	same := 0       // failures in a row that were like last
 	for attempt := 0; ; attempt++ {
+		b.Start = r.start(b)
 		err := r.sink.Apply(ctx, b)
 		if err == nil {
 			r.applied(b)
@@ -409,7 +412,11 @@ func (r *Runner) applyPart(ctx context.Context, b *Batch, split *stuckSplit) err
 			return cerr
 		}
 		var be *BatchError
+		var behind *BehindError
 		switch {
+		case errors.As(err, &behind):
+			r.rewind(b, behind)
+			return errRewound
 		case IsFatal(err):
 			r.failed(ctx, err)
 			return fmt.Errorf("runner %s: the sink cannot go on: %w", r.deps.Name, err)

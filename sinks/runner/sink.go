@@ -14,6 +14,9 @@ import (
 //     next offset to consume, per topic and partition) in ONE durable
 //     transaction of the target: after a crash either both are there or
 //     neither is.
+//   - Apply must call CheckStart with the offsets it found stored, inside
+//     that transaction, and return its error: a target that lost
+//     committed transactions (stores less than b.Start) is read again.
 //   - Apply must skip, inside that transaction, every record whose offset
 //     is below the offset the target already stores for its partition. A
 //     batch applied twice therefore changes nothing the second time, and
@@ -142,6 +145,11 @@ type Batch struct {
 	// after it. It can be past the last record (Kafka transaction markers,
 	// compacted gaps, dead-lettered records left out).
 	End Offsets
+	// Start is, per partition of End this runner owns, the offset the
+	// target stored after the runner's last commit (set by the runner
+	// before each Apply). A target that stores less lost committed
+	// transactions; see CheckStart.
+	Start Offsets
 }
 
 // NewBatch makes a batch of recs whose End is one past each partition's

@@ -48,6 +48,9 @@ func (m *MemSink) Apply(_ context.Context, b *runner.Batch) error {
 			return err
 		}
 	}
+	if err := runner.CheckStart(m.offsets, b); err != nil {
+		return err
+	}
 	next := map[string]int{}
 	for k, v := range m.state {
 		next[k] = v
@@ -88,15 +91,44 @@ func (m *MemSink) Apply(_ context.Context, b *runner.Batch) error {
 	return nil
 }
 
-// State returns a copy of the key → version map.
-func (m *MemSink) State() map[string]int {
+// Snapshot is a MemSink's state and offsets at one moment.
+type Snapshot struct {
+	state   map[string]int
+	offsets runner.Offsets
+}
+
+// Snapshot returns what the sink holds now.
+func (m *MemSink) Snapshot() Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return Snapshot{state: m.copyState(), offsets: m.offsets.Clone()}
+}
+
+// Restore sets the sink back to s, as a target restored from a backup (or
+// one that lost its last commits in a crash) would be.
+func (m *MemSink) Restore(s Snapshot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = make(map[string]int, len(s.state))
+	for k, v := range s.state {
+		m.state[k] = v
+	}
+	m.offsets = s.offsets.Clone()
+}
+
+func (m *MemSink) copyState() map[string]int {
 	out := make(map[string]int, len(m.state))
 	for k, v := range m.state {
 		out[k] = v
 	}
 	return out
+}
+
+// State returns a copy of the key → version map.
+func (m *MemSink) State() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.copyState()
 }
 
 // Harness returns a Harness over fresh MemSinks.

@@ -2,6 +2,7 @@ package runnertest
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -55,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("delete", func(t *testing.T) { testDelete(t, h) })
 	t.Run("offsets stored with the data", func(t *testing.T) { testOffsets(t, h) })
 	t.Run("batch is all or nothing", func(t *testing.T) { testAllOrNothing(t, h) })
+	t.Run("a target behind the batch's start says so", func(t *testing.T) { testBehind(t, h) })
 	t.Run("partial failure dead-letters and applies the rest", func(t *testing.T) { testPartialFailure(t, h) })
 }
 
@@ -256,6 +258,40 @@ func testAllOrNothing(t *testing.T, h Harness) {
 	if after := dump(t, ctx, tg); after != before {
 		t.Fatalf("a failed Apply changed the target:\nbefore %s\n after %s", before, after)
 	}
+}
+
+// testBehind: the runner committed more than the target holds (the target
+// lost commits). Apply must write nothing and return a *runner.BehindError
+// naming the partitions that are behind and what they store.
+func testBehind(t *testing.T, h Harness) {
+	ctx := ctxT(t)
+	tg := h(t, testenv.UniqueTopicPrefix(t))
+	f := newFeed(tg)
+	ks := keys(tg, 6)
+	first := runner.NewBatch(f.puts(ks, 1, 1))
+	first.Start = runner.Offsets{}
+	mustApply(t, ctx, tg, first)
+	lost := runner.NewBatch(f.puts(ks, 2, 2)) // committed, then lost: never applied here
+	next := runner.NewBatch(f.puts(ks, 3, 3))
+	next.Start = lost.End.Clone()
+	before := dump(t, ctx, tg)
+	err := tg.Sink.Apply(ctx, next)
+	var be *runner.BehindError
+	if !errors.As(err, &be) {
+		t.Fatalf("Apply with Start past the stored offsets = %v, want a *runner.BehindError", err)
+	}
+	if !reflect.DeepEqual(be.Stored, first.End) {
+		t.Fatalf("BehindError.Stored = %v, want what the target stores, %v", be.Stored, first.End)
+	}
+	if after := dump(t, ctx, tg); after != before {
+		t.Fatalf("Apply of a batch past a gap changed the target:\nbefore %s\n after %s", before, after)
+	}
+	next.Start = first.End.Clone() // as the runner does after going back
+	lost.Start = first.End.Clone()
+	mustApply(t, ctx, tg, lost)
+	next.Start = lost.End.Clone()
+	mustApply(t, ctx, tg, next)
+	wantState(t, ctx, tg, all(ks, 3))
 }
 
 // testPartialFailure runs the real runner over a real Kafka: the poison
