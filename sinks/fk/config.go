@@ -21,25 +21,24 @@ type Config struct {
 	// TopUnit is the uuid of the unit that is FK Organisation's root
 	// (top_unit_uuid). Required. It is always sent and never deleted.
 	TopUnit string `yaml:"top_unit"`
-	// ExcludedUnits are roots of subtrees that are never sent
-	// (filter_orgunit_uuid).
-	ExcludedUnits []string `yaml:"excluded_units"`
-	// HierarchyLabels, when set, are the org_unit_hierarchy classes
-	// (opmærkning) a unit must carry to be sent, by name
-	// (filter_hierarchy_names), user_key or uuid; a unit with an FK IT user
-	// is sent whatever its label, level or type.
+	// Scope is the organisation-label filter every sink shares
+	// (sinks/scope, docs/scope.md): labels by uuid or user_key, roots,
+	// exclude. A unit is sent while it passes; an FK IT user makes a unit
+	// pass its labels (not its roots or exclude). scope.persons does not
+	// apply: users follow their positions.
+	Scope scope.Config `yaml:"scope"`
+	// ExcludedUnits (filter_orgunit_uuid) and HierarchyLabels
+	// (filter_hierarchy_names) are os2mo-os2sync-export's names of
+	// scope.exclude and scope.labels, kept so its settings carry over: the
+	// excluded units join scope.exclude, and the labels, which may also be
+	// class names, stand for scope.labels (set one of the two).
+	ExcludedUnits   []string `yaml:"excluded_units"`
 	HierarchyLabels []string `yaml:"hierarchy_labels"`
 	// IgnoredUnitLevels and IgnoredUnitTypes are org_unit_level and
 	// unit_type classes (uuid or user_key) whose units are not sent
 	// (ignored_unit_levels, ignored_unit_types).
 	IgnoredUnitLevels []string `yaml:"ignored_unit_levels"`
 	IgnoredUnitTypes  []string `yaml:"ignored_unit_types"`
-	// Scope is the organisation-label filter every sink shares
-	// (sinks/scope: labels by uuid or user_key, roots, exclude), applied to
-	// units on top of the filters above; as with hierarchy_labels, an FK IT
-	// user makes a unit pass its labels (not its roots or exclude).
-	// scope.persons does not apply: users follow their positions.
-	Scope scope.Config `yaml:"scope"`
 
 	// FKITSystem is the user_key of the IT system whose IT users hold FK
 	// Organisation uuids (compared case-insensitively). Default "FK-ORG"
@@ -235,6 +234,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Scope.Validate("fk.scope"); err != nil {
 		errs = append(errs, err)
+	}
+	if len(c.HierarchyLabels) > 0 && len(c.Scope.Labels) > 0 {
+		bad("hierarchy_labels and scope.labels are the same filter: set one (scope.labels, as every sink; hierarchy_labels also takes class names)")
 	}
 	if c.Scope.Persons {
 		bad("scope.persons does not apply to FK: a user is sent while it has a position in a unit that is sent; remove it")

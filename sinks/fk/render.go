@@ -21,8 +21,6 @@ type pass struct {
 
 	fkSystem  string
 	accounts  map[string]bool // IT system uuids whose IT users become FK users
-	excluded  map[string]bool
-	labels    map[string]bool // org_unit_hierarchy class uuids; nil: no label filter
 	levels    map[string]bool
 	types     map[string]bool
 	email     []string // address class uuids in priority order; nil: any of the scope
@@ -30,8 +28,9 @@ type pass struct {
 	landline  map[string]bool
 	landlines []string
 
-	// scopeTree and scopeLabels are the shared scope rule split in two:
-	// roots and exclude always apply, labels yield to an FK IT user.
+	// scopeTree and scopeLabels are the shared scope rule (sinks/scope)
+	// split in two: roots and exclude always apply, labels yield to an FK
+	// IT user.
 	scopeTree, scopeLabels *scope.Rules
 
 	relevant map[string]bool
@@ -40,7 +39,7 @@ type pass struct {
 }
 
 func newPass(cfg *Config, v *view.View, now time.Time) *pass {
-	p := &pass{cfg: cfg, v: v, now: now, accounts: map[string]bool{}, excluded: set(cfg.ExcludedUnits),
+	p := &pass{cfg: cfg, v: v, now: now, accounts: map[string]bool{},
 		relevant: map[string]bool{}, fkUUIDs: map[string]string{}, skipped: map[string]int{}}
 	for _, s := range v.All(mo.ITSystem) {
 		k := s.Last().Str("user_key")
@@ -66,11 +65,15 @@ func newPass(cfg *Config, v *view.View, now time.Time) *pass {
 		}
 		return out
 	}
-	p.scopeTree = scope.New(scope.Config{Roots: cfg.Scope.Roots, Exclude: cfg.Scope.Exclude})
-	p.scopeLabels = scope.New(scope.Config{Labels: cfg.Scope.Labels})
+	p.scopeTree = scope.New(scope.Config{Roots: cfg.Scope.Roots, Exclude: append(append([]string(nil), cfg.Scope.Exclude...), cfg.ExcludedUnits...)})
+	labels := cfg.Scope.Labels
 	if len(cfg.HierarchyLabels) > 0 {
-		p.labels = set(match(cfg.HierarchyLabels, true))
+		// os2sync-export's names may be class names: resolved to uuids
+		// here, the uuids and user_keys as given (a name no class has
+		// then lets no unit pass, as in the export).
+		labels = append(append([]string(nil), cfg.HierarchyLabels...), match(cfg.HierarchyLabels, true)...)
 	}
+	p.scopeLabels = scope.New(scope.Config{Labels: labels})
 	p.levels = set(match(cfg.IgnoredUnitLevels, false))
 	p.types = set(match(cfg.IgnoredUnitTypes, false))
 	p.landlines = match(cfg.LandlineAddressTypes, false)
@@ -118,34 +121,17 @@ func (p *pass) computeRelevant(unit string) bool {
 		return true
 	}
 	parent := ver.Str("parent")
-	if parent == "" || p.excluded[unit] || !p.isRelevant(parent) || !p.scopeTree.UnitPasses(scopeView{p}, unit) {
+	if parent == "" || !p.isRelevant(parent) || !p.scopeTree.UnitPasses(scope.OfView(p.v, p.now), unit) {
 		return false
 	}
 	if len(p.unitFKITUsers(unit)) > 0 {
 		return true
 	}
-	if p.labels != nil && !p.labels[ver.Str("org_unit_hierarchy")] || !p.scopeLabels.UnitPasses(scopeView{p}, unit) {
+	if !p.scopeLabels.UnitPasses(scope.OfView(p.v, p.now), unit) {
 		return false
 	}
 	return !p.levels[ver.Str("org_unit_level")] && !p.types[ver.Str("unit_type")]
 }
-
-// scopeView answers the shared scope rules from the view, as of the pass.
-type scopeView struct{ p *pass }
-
-func (s scopeView) Unit(uuid string) (label, labelKey, parent string, ok bool) {
-	ver := s.p.v.Get(mo.OrgUnit, uuid).At(s.p.now)
-	if ver == nil {
-		return "", "", "", false
-	}
-	label = ver.Str("org_unit_hierarchy")
-	if label != "" {
-		labelKey = s.p.v.ClassUserKey(label, s.p.now)
-	}
-	return label, labelKey, ver.Str("parent"), true
-}
-
-func (s scopeView) PersonUnits(string) []string { return nil } // scope.persons is refused by Validate
 
 // unitFKITUsers returns the unit's IT users in the FK IT system, valid now.
 func (p *pass) unitFKITUsers(unit string) []*view.Version {

@@ -323,9 +323,12 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func keys[V any](m map[string]V) []string { return sortedKeys(m) }
 
-// TestSinkScope: the shared scope rule (labels by user_key, exclude)
-// filters units like hierarchy_labels does; an FK IT user still makes a
-// unit pass its labels, not its exclude.
+// TestSinkScope: the shared scope rule (sinks/scope: labels by user_key,
+// exclude) filters units as hierarchy_labels does; an FK IT user still
+// makes a unit pass its labels, not its exclude. A relabel moves a subtree
+// and the positions in it: B relabelled to the line organisation brings B,
+// C below it and the users with positions there into FK; relabelled back,
+// they are deleted again.
 func TestSinkScope(t *testing.T) {
 	e := newEnv(t)
 	seed(e)
@@ -335,11 +338,29 @@ func TestSinkScope(t *testing.T) {
 	cfg.Scope.Exclude = []string{unitA}
 	r := e.start(cfg, false)
 	e.settle(r)
+	check := func(when string, units, users []string) {
+		t.Helper()
+		st := e.double.State(testCVR)
+		if got := keys(st.OrgUnits); fmt.Sprint(got) != fmt.Sprint(units) {
+			t.Errorf("%s: FK units %v, want %v", when, got, units)
+		}
+		if got := keys(st.Users); fmt.Sprint(got) != fmt.Sprint(users) {
+			t.Errorf("%s: FK users %v, want %v", when, got, users)
+		}
+	}
+	// The top and D (FK IT user; A excluded, B and C not line
+	// organisation); only user 3 (user 1's unit A is excluded).
+	check("start", []string{unitTop, fkUnitD}, []string{guid3})
+
+	e.publish(unit(unitB, unitTop, "Selvejet", clsLinje, clsLevel))
+	e.settle(r)
+	check("B relabelled linjeorg", []string{unitTop, unitB, unitC, fkUnitD}, []string{guid2, guid3, fkUser1})
 	st := e.double.State(testCVR)
-	if got := keys(st.OrgUnits); fmt.Sprint(got) != fmt.Sprint([]string{unitTop, fkUnitD}) {
-		t.Errorf("FK units %v, want the top and D (FK IT user; A excluded, B and C not line organisation)", got)
+	if u, ok := st.Users[fkUser1]; !ok || len(u.Positions) != 1 || name(u.Positions[0].OrgUnitUuid) != unitB {
+		t.Errorf("user 1 after B came in: %+v, want one position in B", u)
 	}
-	if got := keys(st.Users); fmt.Sprint(got) != fmt.Sprint([]string{guid3}) {
-		t.Errorf("FK users %v, want only user 3 (user 1's unit A is excluded)", got)
-	}
+
+	e.publish(unit(unitB, unitTop, "Selvejet", clsSelvejet, clsLevel))
+	e.settle(r)
+	check("B relabelled back", []string{unitTop, fkUnitD}, []string{guid3})
 }

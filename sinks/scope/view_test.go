@@ -69,7 +69,40 @@ func TestWiden(t *testing.T) {
 	if fmt.Sprint(got.Units) != fmt.Sprint([]string{child, grandchild}) || fmt.Sprint(got.Persons) != fmt.Sprint([]string{person}) {
 		t.Fatalf("Widen of a relabelled unit: %+v", got)
 	}
-	if got := New(Config{}).Widen(v, view.Owners{Units: []string{child}}, time.Now()); len(got.Units) != 1 {
+	// Without Persons the engaged persons are re-rendered too: their
+	// engagements moved with the unit.
+	if got := New(Config{Labels: []string{"linjeorg"}}).Widen(v, view.Owners{Units: []string{child}}, time.Now()); fmt.Sprint(got.Persons) != fmt.Sprint([]string{person}) {
+		t.Fatalf("Widen without persons: %+v", got)
+	}
+	if got := New(Config{}).Widen(v, view.Owners{Units: []string{child}}, time.Now()); len(got.Units) != 1 || len(got.Persons) != 0 {
 		t.Fatalf("unscoped rules widened: %+v", got)
+	}
+}
+
+// Moves: which events can move a subtree into or out of scope.
+func TestMoves(t *testing.T) {
+	r := New(Config{Labels: []string{"linjeorg"}})
+	touch := func(typ mo.Type, op event.Op, changed ...string) view.Touch {
+		return view.Touch{Type: typ, Event: &event.Envelope{Op: op, Type: typ, Changed: changed}}
+	}
+	for _, c := range []struct {
+		name string
+		t    view.Touch
+		want bool
+	}{
+		{"relabel", touch(mo.OrgUnit, event.Update, "name", "org_unit_hierarchy"), true},
+		{"move", touch(mo.OrgUnit, event.Update, "parent"), true},
+		{"new dates", touch(mo.OrgUnit, event.Update, "validity"), true},
+		{"rename", touch(mo.OrgUnit, event.Update, "name"), false},
+		{"create", touch(mo.OrgUnit, event.Create), true},
+		{"tombstone", view.Touch{Type: mo.OrgUnit}, true},
+		{"engagement", touch(mo.Engagement, event.Update, "org_unit"), false},
+	} {
+		if got := r.Moves(c.t); got != c.want {
+			t.Errorf("%s: Moves = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if New(Config{}).Moves(touch(mo.OrgUnit, event.Update, "parent")) {
+		t.Error("unscoped rules: Moves is true")
 	}
 }
