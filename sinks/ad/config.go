@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/os2mo-cdc/mocdc/sinks/runner"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Config is the `ad:` section of the mocdc YAML. docs/ad.md is its
@@ -74,6 +75,12 @@ type Config struct {
 	// Delete lets the sink delete accounts it created when their person
 	// is deleted in MO. Default false: never delete.
 	Delete bool `yaml:"delete"`
+	// Scope is the organisation-label filter every sink shares
+	// (sinks/scope, docs/scope.md): only engagements in units that pass
+	// decide an account. A person without one is treated as one without
+	// engagements: its account is disabled (manage_enabled) and none is
+	// created; scope.persons is implied.
+	Scope scope.Config `yaml:"scope"`
 
 	// DryRun logs the LDAP operations it would make and makes none (reads
 	// still happen).
@@ -235,6 +242,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Retry.Validate(); err != nil {
 		bad("%v", err)
+	}
+	if err := c.Scope.Validate("ad.scope"); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := CompileMapping(c.Mapping, c.CPRAttribute); err != nil {
 		bad("mapping: %v", err)

@@ -188,13 +188,20 @@ func (w *world) produce(typ mo.Type, uuid, from, to string, f map[string]any) {
 // produceVersions publishes an object with several validities.
 func (w *world) produceVersions(typ mo.Type, uuid string, vs [][3]any) {
 	w.t.Helper()
+	w.produceChanged(typ, uuid, vs, nil)
+}
+
+// produceChanged publishes an update that names the fields it changed,
+// as capture's events do (nil: none named, as a snapshot).
+func (w *world) produceChanged(typ mo.Type, uuid string, vs [][3]any, changed []string) {
+	w.t.Helper()
 	o := &mo.Object{Type: typ, UUID: uuid}
 	for _, v := range vs {
 		val := mo.Validity{From: date(v[0].(string)), To: date(v[1].(string))}
 		o.Validities = append(o.Validities, mo.Version{Validity: val, Period: val.Period(), Fields: v[2].(map[string]any)})
 	}
 	e := &event.Envelope{Version: event.Version, ID: fmt.Sprintf("test/%s/%d", uuid, time.Now().UnixNano()), Op: event.Update,
-		Type: typ, UUID: uuid, Object: o, Source: event.Source{CommitTime: time.Now()}}
+		Type: typ, UUID: uuid, Object: o, Source: event.Source{CommitTime: time.Now()}, Changed: changed}
 	b, err := e.Marshal()
 	if err != nil {
 		w.t.Fatal(err)

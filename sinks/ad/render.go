@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
 
@@ -23,6 +24,9 @@ type renderer struct {
 	v      *view.View
 	cfg    *Config
 	system func() string // uuid of the AD IT system, "" while unknown
+	// scope lets only engagements in units that pass decide an account
+	// (nil: every engagement).
+	scope *scope.Rules
 }
 
 // adITUsers returns the person's IT users in the AD IT system valid at t
@@ -65,8 +69,9 @@ func (r *renderer) personData(uuid string, t time.Time) PersonData {
 
 // engagements returns the engagements that decide an account: the IT
 // user's linked ones (the person's when it links none or it is nil),
-// valid at t, else those starting after t; primary first, then by start.
-// active reports whether one is valid at t.
+// valid at t, else those starting after t, and of those only the ones
+// that pass the sink's scope (their unit as of t); primary first, then by
+// start. active reports whether one is valid at t.
 func (r *renderer) engagements(person string, it *view.Object, t time.Time) (engs []*view.Object, active bool) {
 	var cands []*view.Object
 	if it != nil {
@@ -83,6 +88,9 @@ func (r *renderer) engagements(person string, it *view.Object, t time.Time) (eng
 	}
 	var now, later []*view.Object
 	for _, e := range cands {
+		if !r.scope.PassesVersion(r.v, e, e.ValidFrom(t), t) {
+			continue
+		}
 		if e.At(t) != nil {
 			now = append(now, e)
 		} else if e.ValidFrom(t) != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/reconcile"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
 
@@ -132,7 +133,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 			s.sams = append(s.sams, &templateSAM{t})
 		}
 	}
-	s.r = &renderer{v: s.v, cfg: &s.cfg, system: s.systemUUID}
+	s.r = &renderer{v: s.v, cfg: &s.cfg, system: s.systemUUID, scope: scope.New(cfg.Scope)}
 	s.follow, err = view.NewFollower(s.v, view.FollowerDeps{Name: "ad", KafkaOpts: deps.KafkaOpts, Topics: deps.Topics,
 		Types: Types, OnTouch: s.touched, Logger: s.log, Registry: deps.Registry})
 	if err != nil {
@@ -366,6 +367,14 @@ func (s *Sink) touched(t view.Touch) {
 		// Its name, type or level shows on the accounts of those engaged
 		// in it — and below it when a template shows the path.
 		for _, p := range s.v.PersonsInUnits(t.Owners.Units, now, s.mapping.UsesPath()) {
+			fan[p] = true
+		}
+	}
+	if s.r.scope.Moves(t) {
+		// A relabel or move takes the subtree's engagements into or out of
+		// the scope: everyone engaged there is re-derived (enabled,
+		// created, or disabled).
+		for _, p := range s.r.scope.Widen(s.v, t.Owners, now).Persons {
 			fan[p] = true
 		}
 	}
