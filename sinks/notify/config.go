@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Config is the `notify:` section of the mocdc configuration.
@@ -35,6 +36,11 @@ type Config struct {
 	SMTP SMTPConfig `yaml:"smtp"`
 	// Rules override fields of the built-in rules (by name) or add rules.
 	Rules []Rule `yaml:"rules"`
+	// Scope is the organisation-label filter every sink shares
+	// (sinks/scope, docs/scope.md): a rule alerts only on objects that
+	// pass (a manager, a unit, an IT user of a unit by its unit; with
+	// scope.persons an IT user of a person by the person's engagements).
+	Scope scope.Config `yaml:"scope"`
 
 	// GroupID of the consumer group. Default "<topic_prefix>.notify".
 	GroupID string `yaml:"group_id"`
@@ -104,6 +110,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("notify.per_minute must be 0 (no limit) or more"))
 	}
 	if err := c.SMTP.validate(); err != nil && !c.DryRun {
+		errs = append(errs, err)
+	}
+	if err := c.Scope.Validate("notify.scope"); err != nil {
 		errs = append(errs, err)
 	}
 	seen := map[string]bool{}

@@ -11,14 +11,16 @@ import (
 	"time"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // evaluator runs the rules' templates against the view as of one day. It
 // is used by one goroutine; the template functions read its fields.
 type evaluator struct {
 	v     *moView
-	now   time.Time // the clock when the batch is handled
-	today string    // mo.DateOf(now)
+	scope *scope.Rules // nil: everything passes
+	now   time.Time    // the clock when the batch is handled
+	today string       // mo.DateOf(now)
 }
 
 // Template data types. Fields are what templates may use.
@@ -297,6 +299,7 @@ func render(t *template.Template, data any) (string, error) {
 type decision struct {
 	rule    *compiled
 	uuid    string
+	outside bool // the target does not pass the sink's scope
 	alert   bool
 	reset   bool
 	content string // the key content
@@ -331,6 +334,10 @@ func (ev *evaluator) decide(r *compiled, e eventInfo, uuid string) (decision, er
 	}
 	if ver == nil {
 		return d, nil // absent or not current: nothing to say
+	}
+	if !ev.scope.Passes(scopeView{ev.v, ev.now}, r.TargetType, uuid, scope.Map(ver.Fields)) {
+		d.outside = true // not this sink's: no alert, its state kept
+		return d, nil
 	}
 	data := &evalData{Rule: r.Name, Params: r.Params, Event: e, Type: r.TargetType, UUID: uuid,
 		V: fieldsOf(r.TargetType, ver), Today: ev.today, Vars: map[string]string{}}

@@ -139,11 +139,21 @@ func (h *handler) Handle(_ context.Context, tx *outbox.Tx, recs []*kgo.Record) e
 			continue
 		}
 		info := eventInfo{Type: e.Type, UUID: e.UUID, Op: string(e.Op), Day: e.Day}
+		// A relabel or move may bring the units below into scope: the
+		// unit rules judge them as though they had changed.
+		var below []string
+		if h.ev.scope.MovesEvent(e) {
+			below = h.ev.v.subtree(e.UUID, now)
+		}
 		for _, rule := range h.rules {
 			if !rule.on[e.Type] {
 				continue
 			}
-			if err := h.evaluate(tx, r, rule, info, old, e.Object); err != nil {
+			err := h.evaluate(tx, r, rule, info, old, e.Object)
+			if err == nil && rule.TargetType == mo.OrgUnit {
+				err = h.evaluateTargets(tx, r, rule, info, below)
+			}
+			if err != nil {
 				h.m.ruleErrors.WithLabelValues(rule.Name).Inc()
 				tx.DeadLetter(r, "notify", err.Error())
 			}
@@ -177,10 +187,20 @@ func (h *handler) evaluate(tx *outbox.Tx, r *kgo.Record, rule *compiled, info ev
 	if err != nil {
 		return err
 	}
+	return h.evaluateTargets(tx, r, rule, info, targets)
+}
+
+// evaluateTargets decides rule for each target and records what it
+// decides.
+func (h *handler) evaluateTargets(tx *outbox.Tx, r *kgo.Record, rule *compiled, info eventInfo, targets []string) error {
 	for _, uuid := range targets {
 		d, err := h.ev.decide(rule, info, uuid)
 		if err != nil {
 			return err
+		}
+		if d.outside {
+			h.m.outside.WithLabelValues(rule.Name).Inc()
+			continue
 		}
 		lk := lastKey(rule.Name, uuid)
 		last, alerted := tx.Get(lk)

@@ -11,6 +11,7 @@ type metrics struct {
 	sendErrors     prometheus.Counter
 	maybeDuplicate prometheus.Counter
 	ruleErrors     *prometheus.CounterVec
+	outside        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,5 +27,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Mails sent again after a crash in the window between the server's acceptance and the sent mark: possible duplicates (same Message-ID)."}),
 		ruleErrors: f.NewCounterVec(prometheus.CounterOpts{Name: "mocdc_notify_rule_errors_total",
 			Help: "Events a rule's templates failed on (dead-lettered), by rule."}, []string{"rule"}),
+		outside: f.NewCounterVec(prometheus.CounterOpts{Name: "mocdc_notify_out_of_scope_total",
+			Help: "Rule targets not judged because they are outside the sink's scope (notify.scope), by rule."}, []string{"rule"}),
 	}
 }

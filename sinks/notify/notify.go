@@ -14,6 +14,7 @@ import (
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/outbox"
+	"github.com/os2mo-cdc/mocdc/sinks/scope"
 )
 
 // Deps are what a Sink needs besides its Config.
@@ -53,7 +54,7 @@ func New(cfg Config, d Deps) (*Sink, error) {
 	}
 	log := d.Logger.With(slog.String("sink", "notify"))
 	m := newMetrics(d.Registry)
-	ev := &evaluator{v: newView(nil)}
+	ev := &evaluator{v: newView(nil), scope: scope.New(cfg.Scope)}
 	h := &handler{cfg: cfg, ev: ev, kafkaOpts: d.KafkaOpts, now: d.Now, log: log, m: m}
 	for _, r := range mergeRules(cfg.Rules) {
 		if !r.enabled() {
@@ -69,6 +70,9 @@ func New(cfg Config, d Deps) (*Sink, error) {
 		return nil, errors.New("notify: every rule is disabled: enable one under notify.rules")
 	}
 	h.topics = ConsumedTopics(cfg, d.Topics)
+	if cfg.Scope.Persons {
+		h.types = append(h.types, mo.Engagement) // a person passes by its engagements
+	}
 	for _, r := range h.rules {
 		h.types = append(h.types, r.TargetType)
 		for t := range r.on {
@@ -98,6 +102,9 @@ func ConsumedTopics(cfg Config, t event.Topics) []string {
 	types := map[mo.Type]bool{}
 	for _, typ := range viewTypes {
 		types[typ] = true
+	}
+	if cfg.Scope.Persons {
+		types[mo.Engagement] = true
 	}
 	for _, r := range mergeRules(cfg.Rules) {
 		if r.enabled() {

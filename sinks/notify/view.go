@@ -25,6 +25,8 @@ type moView struct {
 
 // refFields are the reference fields indexed backwards.
 var refFields = map[mo.Type][]string{
+	mo.OrgUnit:     {"parent"},
+	mo.Engagement:  {"person"}, // held only with scope.persons
 	mo.Address:     {"org_unit"},
 	mo.RoleBinding: {"ituser"},
 	mo.RelatedUnit: {"org_units"},
@@ -228,4 +230,52 @@ func isEmailClass(o *mo.Object) bool {
 		return false
 	}
 	return strings.EqualFold(str(&o.Validities[len(o.Validities)-1], "scope"), "EMAIL")
+}
+
+// scopeView answers sinks/scope's rules from the view as of t.
+type scopeView struct {
+	v *moView
+	t time.Time
+}
+
+func (s scopeView) Unit(uuid string) (label, labelKey, parent string, ok bool) {
+	ver := at(s.v.get(mo.OrgUnit, uuid), s.t)
+	if ver == nil {
+		return "", "", "", false
+	}
+	if label = str(ver, "org_unit_hierarchy"); label != "" {
+		labelKey = str(lastVersion(s.v.get(mo.Class, label), s.t), "user_key")
+	}
+	return label, labelKey, str(ver, "parent"), true
+}
+
+func (s scopeView) PersonUnits(person string) []string {
+	var out []string
+	for _, e := range s.v.referrers(person, mo.Engagement) {
+		if ver := at(e, s.t); ver != nil && str(ver, "person") == person {
+			out = append(out, str(ver, "org_unit"))
+		}
+	}
+	return out
+}
+
+// subtree returns the units below unit at t (not unit itself), parents
+// before children.
+func (v *moView) subtree(unit string, t time.Time) []string {
+	var out []string
+	seen := map[string]bool{unit: true}
+	for frontier := []string{unit}; len(frontier) > 0; {
+		var next []string
+		for _, u := range frontier {
+			for _, c := range v.referrers(u, mo.OrgUnit) {
+				if ver := at(c, t); ver != nil && str(ver, "parent") == u && !seen[c.UUID] {
+					seen[c.UUID] = true
+					out = append(out, c.UUID)
+					next = append(next, c.UUID)
+				}
+			}
+		}
+		frontier = next
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package scope
 import (
 	"time"
 
+	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
@@ -73,13 +74,22 @@ var scopeFields = map[string]bool{"org_unit_hierarchy": true, "parent": true, "v
 // snapshot, or an update of its label, parent or dates. Always false when
 // the rules filter nothing.
 func (r *Rules) Moves(t view.Touch) bool {
-	if !r.Enabled() || t.Type != mo.OrgUnit {
+	if t.Type != mo.OrgUnit {
 		return false
 	}
-	if t.Event == nil || len(t.Event.Changed) == 0 {
+	return r.MovesEvent(t.Event)
+}
+
+// MovesEvent is Moves for a unit's event e (nil: a tombstone), for a
+// sink that reads events without a sinks/view Follower.
+func (r *Rules) MovesEvent(e *event.Envelope) bool {
+	if !r.Enabled() || e != nil && e.Type != mo.OrgUnit {
+		return false
+	}
+	if e == nil || len(e.Changed) == 0 {
 		return true
 	}
-	for _, c := range t.Event.Changed {
+	for _, c := range e.Changed {
 		if scopeFields[c] {
 			return true
 		}
