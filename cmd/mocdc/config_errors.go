@@ -29,7 +29,7 @@ var yamlSections = map[string]string{
 	"capture.Config":      "capture",
 	"publish.TopicConfig": "capture.topics",
 	"ledger.Config":       "ledger",
-	"scope.Config":        "mirrors[].scope",
+	"scope.Config":        "a sink's scope (mirrors[].scope, ad.scope, fk.scope, notify.scope)",
 	"policy.Config":       "policy",
 	"mirror.Config":       "a mirrors entry",
 	"mirror.BatchConfig":  "mirrors[].batch",

@@ -43,6 +43,40 @@ mirrors:
 `)
 	sameLines(t, "unknown keys", got, []string{
 		`line 4: unknown key "sensitive_jobfunctions" in policy: check its spelling against the documented keys`,
-		`line 10: unknown key "label" in mirrors[].scope: check its spelling against the documented keys`,
+		`line 10: unknown key "label" in a sink's scope (mirrors[].scope, ad.scope, fk.scope, notify.scope): check its spelling against the documented keys`,
+	})
+}
+
+// Every sink's scope: is checked the same way, named by its section.
+func TestConfigCheckSinkScopes(t *testing.T) {
+	got := configCheckOutput(t, `kafka:
+  brokers: [127.0.0.1:9092]
+ad:
+  url: ldaps://dc.kommune.dk:636
+  bind_dn: CN=mocdc,DC=kommune,DC=dk
+  bind_password: x
+  base_dn: DC=kommune,DC=dk
+  write_ous: [OU=Brugere,DC=kommune,DC=dk]
+  scope:
+    labels: [linjeorg]
+    roots: [nope]
+fk:
+  os2sync: {url: "http://127.0.0.1:61380/api", cvr: "29189846"}
+  top_unit: 3dd5111d-cc0e-5ff6-8066-a099d42da001
+  hierarchy_labels: [Linjeorganisation]
+  scope:
+    labels: [linjeorg]
+    exclude: [x]
+notify:
+  sender: os2mo@kommune.dk
+  dry_run: true
+  scope:
+    labels: [""]
+`)
+	sameLines(t, "config check", got, []string{
+		`fk.scope.exclude[0] "x" is not a unit uuid`,
+		`fk.hierarchy_labels and scope.labels are the same filter: set one (scope.labels, as every sink; hierarchy_labels also takes class names)`,
+		`ad.scope.roots[0] "nope" is not a unit uuid`,
+		`notify.scope.labels[0] is empty: give an org_unit_hierarchy class user_key or uuid`,
 	})
 }
