@@ -51,6 +51,10 @@
 // BlockRebalanceOnPoll, so a partition is never revoked while its batch is
 // being applied.
 //
+// Organisation labels (sinks/scope) are not filtered here: whether a
+// record is in a sink's scope depends on state the record does not carry,
+// so each sink applies the shared rules over its own state (docs/scope.md).
+//
 // Start and stop: Run first waits for topics that do not exist yet
 // (capture creates them; Config.TopicWait, then an error naming them).
 // When its context ends, Run rolls back a batch in progress, logs where it

@@ -5,7 +5,7 @@
 //
 // Where it sits in the flow:
 //
-//	Kafka mo.<type> → sinks/runner → sink (mirror, AD, FK, notify)
+//	Kafka mo.<type> → sink (mirror via sinks/runner; AD, FK via sinks/view; notify)
 //	                                   └─ scope.Rules.Passes(view, object) decides what the sink shows
 //
 // The rules are one pure function, Rules.Passes: given what the sink knows
@@ -27,18 +27,24 @@
 //   - classes, facets, IT systems and the rest always pass.
 //
 // A sink applies the rules when it renders an object, from its own state
-// (the mirror: its state tables, sinks/mirror/scope.go; the acting sinks:
-// sinks/view). What a sink must do besides, so that "what falls outside is
-// deleted downstream and what falls inside is created": when a unit's
-// label or parent changes, re-render the unit, every unit below it and
-// every object tied to those units (and, with Persons, their persons);
-// an object that no longer passes is deleted from the target, one that now
-// passes is created. Rules.Widen does that widening for the acting sinks
-// over a sinks/view View (OfView answers the rules from one; PassesIn
-// judges one of its objects).
+// (the mirror: its state tables, sinks/mirror/scope.go; AD and FK:
+// sinks/view; notify: its rule view). What a sink must do besides, so that
+// "what falls outside is deleted downstream and what falls inside is
+// created": when a unit's label or parent changes (Rules.Moves,
+// MovesEvent), re-render the unit, every unit below it and every object
+// tied to those units, and the persons engaged there; an object that no
+// longer passes is deleted or disabled in the target, one that now passes
+// is created. Rules.Widen does that widening over a sinks/view View
+// (OfView answers the rules from one; PassesIn and PassesVersion judge one
+// of its objects). docs/scope.md says what each sink does.
+//
+// The filter is not in sinks/runner's record loop on purpose: whether a
+// record passes depends on state it does not carry (the ancestors'
+// labels, a person's engagements), and a relabel acts on objects no
+// record of the batch names.
 //
 // The API is small on purpose: Config (with Validate), New, Rules.Passes
-// (and its forms UnitPasses, PassesObject, PassesIn), Rules.Enabled,
-// Rules.Widen, and the View interface a sink implements over its state
-// (OfView implements it for sinks/view).
+// (and its forms UnitPasses, PassesObject, PassesIn, PassesVersion),
+// Rules.Enabled, Rules.Moves, Rules.Widen, and the View interface a sink
+// implements over its state (OfView implements it for sinks/view).
 package scope
