@@ -24,7 +24,8 @@ type Data struct {
 	ITUser *ITUserData
 	// Engagements are the IT user's linked engagements (the person's, when
 	// it links none or there is no IT user) valid today — or, when none is,
-	// those starting later —, primary first, then by start date.
+	// those starting later — that pass ad.scope, primary first, then by
+	// start date.
 	Engagements []EngagementData
 	// Engagement is Engagements[0], or nil.
 	Engagement *EngagementData

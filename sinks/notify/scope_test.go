@@ -179,3 +179,36 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestScopePersons: with scope.persons an IT user of a person is judged by
+// the person's engagements (read from mo.engagement): outside while its
+// only engagement is in the excluded subtree, inside once one is not.
+func TestScopePersons(t *testing.T) {
+	v := testView()
+	v.objs[mo.Engagement] = map[string]*mo.Object{} // what New adds with scope.persons
+	v.put(mo.Engagement, "e1", obj(mo.Engagement, "e1", "2020-01-01", "", f{"person": "p1", "org_unit": "c"}))
+	it := obj(mo.ITUser, "it1", "2026-12-01", "", f{"person": "p1", "itsystem": "sys-ad", "user_key": "anna"})
+	v.put(mo.ITUser, "it1", it)
+	ev := &evaluator{v: v, now: day("2026-12-03"), today: "2026-12-03", scope: scope.New(scope.Config{Exclude: []string{"x"}, Persons: true})}
+	var rule *compiled
+	for _, r := range mergeRules(nil) {
+		if r.Name == "ituser" {
+			c, err := compile(r, ev.funcs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule = c
+		}
+	}
+	d, err := ev.decide(rule, eventInfo{Type: mo.ITUser, UUID: "it1"}, "it1")
+	if err != nil || !d.outside || d.alert {
+		t.Fatalf("engaged only below the excluded x: outside %v alert %v (%v), want outside", d.outside, d.alert, err)
+	}
+	v.put(mo.Engagement, "e2", obj(mo.Engagement, "e2", "2020-01-01", "", f{"person": "p1", "org_unit": "b"}))
+	if d, err = ev.decide(rule, eventInfo{Type: mo.ITUser, UUID: "it1"}, "it1"); err != nil || d.outside || !d.alert {
+		t.Fatalf("engaged in b too: outside %v alert %v (%v), want an alert", d.outside, d.alert, err)
+	}
+	if ts := ConsumedTopics(Config{Scope: scope.Config{Persons: true}}, event.Topics{Prefix: "mo"}); !strings.Contains(strings.Join(ts, ","), "mo.engagement") {
+		t.Errorf("scope.persons: the sink does not consume mo.engagement: %v", ts)
+	}
+}
