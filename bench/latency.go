@@ -804,23 +804,34 @@ func (p *prober) run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		n := p.sent() + 1
-		start := time.Now()
-		err := p.w.Update(ctx, mo.Person, p.uuid, mo.Validity{From: &probeFrom},
-			writer.Fields{"surname": "Latency-" + strconv.Itoa(n)}, writer.Meta{Actor: demo.ActorAnne, Note: "bench latency probe"})
-		if err != nil {
+		if err := p.once(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("probe rename: %w", err)
+			return err
 		}
-		now := time.Now()
-		end := p.lsn(ctx)
-		p.mu.Lock()
-		p.at, p.end = append(p.at, now), append(p.end, end)
-		p.writes = append(p.writes, now.Sub(start))
-		p.mu.Unlock()
 	}
+}
+
+// once renames the person to the next Latency-<n> and records its commit.
+// The write is not cancelled with ctx: a rename cancelled in its commit may
+// still have committed, and the next one would then change nothing.
+func (p *prober) once(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	n := p.sent() + 1
+	start := time.Now()
+	err := p.w.Update(ctx, mo.Person, p.uuid, mo.Validity{From: &probeFrom},
+		writer.Fields{"surname": "Latency-" + strconv.Itoa(n)}, writer.Meta{Actor: demo.ActorAnne, Note: "bench latency probe"})
+	if err != nil {
+		return fmt.Errorf("probe rename: %w", err)
+	}
+	now := time.Now()
+	end := p.lsn(ctx)
+	p.mu.Lock()
+	p.at, p.end = append(p.at, now), append(p.end, end)
+	p.writes = append(p.writes, now.Sub(start))
+	p.mu.Unlock()
+	return nil
 }
 
 func (p *prober) writeQ(q float64) time.Duration {

@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|steady|kill|view [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|steady|kill|view|peer [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,6 +44,8 @@ func main() {
 		err = benchKill(ctx, os.Args[2:])
 	case "view":
 		err = benchView(ctx, os.Args[2:])
+	case "peer":
+		err = benchPeer(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
@@ -113,7 +115,7 @@ func (l *lab) prepare(ctx context.Context) error {
 		return err
 	}
 	l.bin = filepath.Join(l.dir, "mocdc")
-	build := exec.Command("go", "build", "-o", l.bin, "./cmd/mocdc")
+	build := exec.Command("go", "build", "-o", l.bin, "github.com/os2mo-cdc/mocdc/cmd/mocdc") // from any directory of the module (tests run in bench/)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build mocdc: %w", err)
@@ -159,11 +161,15 @@ func (l *lab) config(extra string) string {
 	return path
 }
 
-// child is a running mocdc capture.
+// child is a running child process (mocdc, Kafka Connect) whose peak RSS
+// is sampled.
 type child struct {
 	cmd  *exec.Cmd
 	peak chan int64
 	stop chan struct{}
+	done chan struct{} // closed when the process has exited
+	// maxRSS is the peak RSS in KiB, set by halt.
+	maxRSS int64
 }
 
 // startCapture runs `mocdc capture` and samples its peak RSS.
@@ -174,12 +180,19 @@ func (l *lab) startCapture(cfg string) (*child, error) { return l.start("capture
 func (l *lab) start(sub, cfg string) (*child, error) {
 	cmd := exec.Command(l.bin, sub, "--config", cfg)
 	cmd.Env = append(os.Environ(), l.env...)
-	logf, _ := os.Create(filepath.Join(l.dir, sub+".log"))
+	return startProcess(cmd, filepath.Join(l.dir, sub+".log"))
+}
+
+// startProcess starts cmd with its output in logPath and samples its peak
+// RSS every 100 ms.
+func startProcess(cmd *exec.Cmd, logPath string) (*child, error) {
+	logf, _ := os.Create(logPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, peak: make(chan int64, 1), stop: make(chan struct{})}
+	c := &child{cmd: cmd, peak: make(chan int64, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.done) }()
 	go func() {
 		var peak int64
 		t := time.NewTicker(100 * time.Millisecond)
@@ -199,19 +212,34 @@ func (l *lab) start(sub, cfg string) (*child, error) {
 	return c, nil
 }
 
-// halt stops the child and returns its peak RSS in KiB.
-func (c *child) halt() int64 {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
+// exited says whether the process has ended.
+func (c *child) exited() bool {
 	select {
-	case <-done:
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// halt stops the child and returns its peak RSS in KiB (also kept in
+// maxRSS). A second call returns the same.
+func (c *child) halt() int64 {
+	select {
+	case <-c.stop:
+		return c.maxRSS
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
 	case <-time.After(30 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-done
+		<-c.done
 	}
 	close(c.stop)
-	return <-c.peak
+	c.maxRSS = <-c.peak
+	return c.maxRSS
 }
 
 func rssKiB(pid int) int64 {
