@@ -96,7 +96,11 @@ $(MOCDC): $(GO_SOURCES)
 # Throughput and latency figures; see bench/results.md for what each means
 # and the scenario commands (go run ./bench capture|bigtxn|latency) behind
 # the headline ones. The latency run takes about a minute and a half, the
-# kill run (crash recovery of a mirror instance) about two minutes.
+# kill run (crash recovery of a mirror instance) about two minutes. The peer
+# section compares capture with Debezium on Kafka Connect (jars from Maven
+# Central, cached in ~/.cache/mocdc): first the short form of `go run ./bench
+# peer` as a test (build tag benchpeer: 2-4 minutes, two JVM starts, too long
+# for make test), then the full comparison (3 runs, about 20 minutes).
 # Faults injected at random while MO churns, then every invariant checked
 # against the MO store (cmd/mocdc/chaos_test.go); the seed is printed so a
 # failure replays: make chaos DURATION=30m SEED=42 (PER_KIND=10: the run also
@@ -116,6 +120,8 @@ bench: services
 	. "$(ENV_FILE)" && go run ./bench capture -persons 3000 -changes 8000
 	. "$(ENV_FILE)" && go run ./bench latency -rate 500 -duration 30s
 	. "$(ENV_FILE)" && go run ./bench kill -rounds 3
+	. "$(ENV_FILE)" && go test -tags benchpeer -count=1 -timeout 20m -run '^TestPeerCommand$$' ./bench
+	. "$(ENV_FILE)" && go run ./bench peer
 	. "$(ENV_FILE)" && go test -run '^$$' -bench . ./capture/... ./sinks/...
 
 build:

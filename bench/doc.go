@@ -8,6 +8,8 @@
 //	go run ./bench steady   [-rates 100,200] [-runs N] [-profile DIR]
 //	                                                    capture CPU per change and commit→Kafka under steady churn vs a backlog
 //	go run ./bench kill     [-rounds N] [-rate R]       crash recovery: a mirror killed with SIGKILL and restarted, with and without instance_id
+//	go run ./bench peer     [-runs N] [-backlog N] [-rates 100,200] [-duration D]
+//	                                                    capture beside Debezium (Kafka Connect) on the same store, as ratios
 //
 // Each scenario makes its own database on the local PostgreSQL
 // (MOCDC_TEST_PG_DSN) and its own topics on the local Kafka
@@ -40,4 +42,20 @@
 // local services default to off, which holds WAL back from logical
 // decoding for up to wal_writer_delay (200 ms).
 // -churn-only runs the churn alone, for the driver's own ceiling.
+//
+// peer (peer.go, connect.go, peerreport.go) is the comparison with
+// Debezium's PostgreSQL connector (3.6.1.Final) on Kafka Connect standalone
+// (the Kafka line of our broker, 4.1.1), both resolved from Maven Central
+// with `mvn dependency:copy-dependencies` the way deploy/local/services
+// fetches the broker, and cached beside its jars in
+// ${XDG_CACHE_HOME:-$HOME/.cache}/mocdc/connect-<kafka>-debezium-<version>
+// (delete it to fetch again). Debezium gets its own publication
+// (bench_debezium, the tables capture publishes), its own slots and topics
+// (<prefix>.dbz<tag>.actual_state.<table>), the JSON converter without
+// schemas, and runs once with its defaults and once with
+// poll.interval.ms=20. Its JVM runs with the options of Kafka's
+// bin/connect-standalone.sh (-Xms256M -Xmx2G, G1). Everything is removed
+// with the scenario's database and topics. The report is a markdown table
+// of medians (min–max) over -runs with each peer's ratio to capture, and
+// the load average while it ran.
 package main

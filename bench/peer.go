@@ -86,6 +86,7 @@ func benchPeer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer l.close()
+	fmt.Printf("scenario: database %s, topics %s.*, slots %s* (removed at the end)\n", l.db, l.prefix, l.slot)
 	if err := l.setSyncCommit(ctx, l.db, true); err != nil {
 		return err
 	}
