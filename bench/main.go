@@ -66,7 +66,11 @@ type lab struct {
 	pool           *pgxpool.Pool
 }
 
-func newLab(ctx context.Context, name string) (*lab, error) {
+func newLab(ctx context.Context, name string) (*lab, error) { return newLabWith(ctx, name, true) }
+
+// newLabWith makes a lab; without build it has no mocdc binary (a test of
+// the peer alone needs none).
+func newLabWith(ctx context.Context, name string, build bool) (*lab, error) {
 	admin := os.Getenv("MOCDC_TEST_PG_DSN")
 	brokers := os.Getenv("MOCDC_TEST_KAFKA")
 	if admin == "" || brokers == "" {
@@ -91,15 +95,15 @@ func newLab(ctx context.Context, name string) (*lab, error) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+l.db); err != nil {
 		return nil, err
 	}
-	if err := l.prepare(ctx); err != nil {
+	if err := l.prepare(ctx, build); err != nil {
 		l.close() // the database exists: drop it
 		return nil, err
 	}
 	return l, nil
 }
 
-// prepare makes the MO store schema, the pool and the mocdc binary.
-func (l *lab) prepare(ctx context.Context) error {
+// prepare makes the MO store schema, the pool and (build) the mocdc binary.
+func (l *lab) prepare(ctx context.Context, build bool) error {
 	c, err := store.Connect(ctx, l.dsn)
 	if err != nil {
 		return err
@@ -114,10 +118,13 @@ func (l *lab) prepare(ctx context.Context) error {
 	if l.dir, err = os.MkdirTemp("", "mocdc-bench"); err != nil {
 		return err
 	}
+	if !build {
+		return nil
+	}
 	l.bin = filepath.Join(l.dir, "mocdc")
-	build := exec.Command("go", "build", "-o", l.bin, "github.com/os2mo-cdc/mocdc/cmd/mocdc") // from any directory of the module (tests run in bench/)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	cmd := exec.Command("go", "build", "-o", l.bin, "github.com/os2mo-cdc/mocdc/cmd/mocdc") // from any directory of the module (tests run in bench/)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build mocdc: %w", err)
 	}
 	return nil

@@ -54,7 +54,7 @@ func TestDebeziumStreamsAProbeRename(t *testing.T) {
 	if err := jars.ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l, err := newLab(ctx, "peertest")
+	l, err := newLabWith(ctx, "peertest", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +97,7 @@ func TestDebeziumStreamsAProbeRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	t.Logf("store ready, starting Kafka Connect (%s)", load())
 	if err := dz.start(ctx, 4*time.Minute); err != nil {
 		if dz.child != nil {
 			dz.halt()
@@ -113,6 +114,7 @@ func TestDebeziumStreamsAProbeRename(t *testing.T) {
 			}
 		})
 	}
+	t.Logf("event seen (%s)", load())
 	rss := dz.halt()
 	if event == nil {
 		t.Fatalf("the rename to Latency-1 never reached %s; connect log:\n%s", dz.topic, dz.logTail(30))
