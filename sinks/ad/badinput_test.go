@@ -2,7 +2,6 @@ package ad
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -81,44 +80,6 @@ func TestADDown(t *testing.T) {
 		if !strings.HasPrefix(d.Reason, "missing:") && !strings.HasPrefix(d.Reason, "ambiguous:") {
 			t.Errorf("AD being down must not dead-letter: %s", d.Reason)
 		}
-	}
-}
-
-// TestCreateIntentAfterCrash: intents a crash left on the accounts topic
-// are resolved without a second account — an add that happened is
-// recorded, one that did not is made with the recorded name.
-func TestCreateIntentAfterCrash(t *testing.T) {
-	w := newWorld(t)
-	w.seed()
-	testenvTopic(t, w, AccountsTopic(w.topics))
-	// Carl: the add happened, then the crash (no "created" record).
-	carl := w.addAccount("Carl Dahl", "cada1", nil)
-	put := func(k Link) {
-		b, _ := json.Marshal(k)
-		if err := w.cl.ProduceSync(w.ctx, &kgo.Record{Topic: AccountsTopic(w.topics), Key: []byte(k.Person), Value: b}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put(Link{Version: 1, Person: person(3), State: Pending, DN: "CN=Carl Dahl," + w.ou, SAM: w.sam("cada1")})
-	// Erik: the crash came before the add.
-	put(Link{Version: 1, Person: person(5), State: Pending, DN: "CN=Erik Fisk," + w.ou, SAM: w.sam("erfi7")})
-	r := w.start(w.config(func(c *Config) { c.Create = &Create{OU: w.ou} }))
-	w.idle(r)
-	if n := len(w.accounts("(givenName=Carl)")); n != 1 {
-		t.Errorf("Carl has %d accounts, want 1", n)
-	}
-	if a := w.accounts("(sAMAccountName=" + w.sam("cada1") + ")")["cada1"]; a["objectGUID"] != carl || a["department"] != "Børn" {
-		t.Errorf("Carl's account: %v", a)
-	}
-	if n := len(w.accounts("(givenName=Erik)")); n != 1 {
-		t.Errorf("Erik has %d accounts, want 1", n)
-	}
-	w.want("erfi7", map[string]string{"cn": "Erik Fisk", "userAccountControl": "514"})
-	if k := r.s.links.get(person(3)); k == nil || k.State != Created || k.GUID != carl {
-		t.Errorf("Carl's link: %+v", k)
-	}
-	if n := counter(r, "mocdc_sink_ad_writes_total", "kind", "create"); n != 1 {
-		t.Errorf("%v creates, want 1 (Erik's recorded intent)", n)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -27,63 +26,33 @@ const (
 
 type templateSAM struct{ t *template.Template }
 
-// create makes the account of a person that has none, through the
-// accounts topic as an outbox (DESIGN §6a):
-//
-//  1. read the accounts topic to its end (another instance's intent);
-//  2. a pending intent for the person whose DN or sAMAccountName AD
-//     already has means the add happened before a crash: record it done;
-//  3. else write the intent (DN, sAMAccountName) and wait for Kafka's ack;
-//  4. add the account (disabled unless an engagement is valid today, a
-//     random password);
-//  5. read its objectGUID and write the link "created".
-//
-// A crash between 3 and 5 leaves an intent that step 2 resolves, and AD
-// refuses a second object with the same DN or sAMAccountName, so no crash
-// makes two accounts for one person.
+// create requests the account of a person that has none: it chooses the
+// DN and sAMAccountName (free now), renders the attributes and sends them
+// to the create outbox (outbox.go), which makes the account once. The
+// reconcile ends without a target; the link the outbox publishes brings
+// the person back (linked). An account the sink created that is gone from
+// AD is not made again: it is reported.
 func (w *work) create(ctx context.Context, person string, it *view.Object, now time.Time, active bool) (*account, error) {
 	s := w.s
-	if err := s.links.sync(ctx); err != nil {
-		return nil, err
-	}
-	k := s.links.get(person)
-	if k != nil && k.State == Pending {
-		a, err := w.dir.byDN(k.DN)
-		if err != nil {
-			return nil, err
-		}
-		if a == nil && k.SAM != "" {
-			as, err := w.dir.search(s.cfg.BaseDN, ldap.ScopeWholeSubtree, fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(k.SAM)))
-			if err != nil {
-				return nil, err
-			}
-			if len(as) == 1 {
-				a = as[0]
-			}
-		}
-		if a != nil {
-			s.log.Info("create intent found done in AD (a crash between add and record); recording it", slog.String("uuid", person), slog.String("dn", a.DN))
-			return a, s.links.put(ctx, &Link{Person: person, ITUser: k.ITUser, State: Created, GUID: a.GUID, DN: a.DN, SAM: a.SAM, Cause: k.Cause, Time: s.now()})
-		}
+	if k := s.links.get(person); k != nil && k.State == Created {
+		s.unresolved(ctx, person, "created_account_gone", fmt.Sprintf("the account the sink created (%s, objectGUID %s) is no longer in AD; it is not created again (remove the person's record from %s to allow it)", k.DN, k.GUID, AccountsTopic(s.deps.Topics)))
+		return nil, nil
 	}
 	d, _, err := s.r.data(person, it, now, w)
 	if err != nil {
 		return nil, err
 	}
-	var dn, sam string
-	if k != nil && k.State == Pending {
-		dn, sam = k.DN, k.SAM // perform the recorded intent
-	} else {
-		if sam, err = w.freeSAM(d); err != nil {
-			return nil, err
-		}
-		ou := s.placement(d)
-		if ou == "" {
-			ou = s.cfg.Create.OU
-		}
-		if dn, err = w.freeDN(cleanCN(d.Person.Name), ou); err != nil {
-			return nil, err
-		}
+	sam, err := w.freeSAM(d)
+	if err != nil {
+		return nil, err
+	}
+	ou := s.placement(d)
+	if ou == "" {
+		ou = s.cfg.Create.OU
+	}
+	dn, err := w.freeDN(cleanCN(d.Person.Name), ou)
+	if err != nil {
+		return nil, err
 	}
 	if !s.cfg.writable(dn) {
 		s.unresolved(ctx, person, "outside_write_ous", "a new account would be created at "+dn+", outside ad.write_ous")
@@ -94,56 +63,20 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 		s.log.Info("dry-run: would create", slog.String("uuid", person), slog.String("dn", dn), slog.String("sam_account_name", sam))
 		return nil, nil
 	}
-	intent := &Link{Person: person, State: Pending, DN: dn, SAM: sam, Cause: "reconcile", Time: s.now()}
-	if it != nil {
-		intent.ITUser = it.UUID
-	}
-	if err := s.links.put(ctx, intent); err != nil {
-		return nil, err
-	}
 	desired, err := s.mapping.Render(d)
 	if err != nil {
 		return nil, err
 	}
-	add := ldap.NewAddRequest(dn, nil)
-	add.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
-	add.Attribute("sAMAccountName", []string{sam})
-	uac := uacNormalDisabled
-	if active {
-		uac = uacNormal
+	req := &createRequest{Person: person, DN: dn, SAM: sam, Attrs: map[string][]string{}, Enabled: active, Causes: w.causes}
+	if it != nil {
+		req.ITUser = it.UUID
 	}
-	add.Attribute("userAccountControl", []string{strconv.Itoa(uac)})
-	add.Attribute("unicodePwd", []string{unicodePwd(randomPassword())})
 	for attr, vals := range desired {
-		if strings.EqualFold(attr, "cn") || len(vals) == 0 {
-			continue
+		if !strings.EqualFold(attr, "cn") && len(vals) > 0 {
+			req.Attrs[attr] = vals
 		}
-		add.Attribute(attr, vals)
 	}
-	if err := s.limiter.wait(ctx); err != nil {
-		return nil, err
-	}
-	if err := w.dir.conn.Add(add); err != nil {
-		if retryable(err) {
-			return nil, err
-		}
-		s.deadLetter(ctx, person, dn, fmt.Errorf("AD rejected the create of %s (sAMAccountName %s): %w", dn, sam, err))
-		return nil, nil
-	}
-	s.m.writes.WithLabelValues("create").Inc()
-	a, err := w.dir.byDN(dn)
-	if err != nil || a == nil {
-		return nil, fmt.Errorf("read back the new account %s: %v", dn, err) // the intent resolves it on retry
-	}
-	s.log.Info("account created", slog.String("uuid", person), slog.String("dn", dn), slog.String("object_guid", a.GUID), slog.Bool("enabled", active))
-	done := *intent
-	done.State, done.GUID, done.Time = Created, a.GUID, s.now()
-	if err := s.links.put(ctx, &done); err != nil {
-		return nil, err
-	}
-	// Who this person manages shows the new account as manager.
-	s.touched(view.Touch{Owners: view.Owners{Persons: []string{person}}, Type: "ituser"})
-	return a, nil
+	return nil, s.request(ctx, req)
 }
 
 // freeSAM renders the sAMAccountName rules with N = 1, 2, … until one is

@@ -39,15 +39,16 @@ var testToday = time.Date(2026, 6, 15, 10, 0, 0, 0, mo.Location)
 // world is a test's MO (events produced straight to Kafka) and AD (a
 // fresh OU in the local Samba DC).
 type world struct {
-	t      *testing.T
-	ctx    context.Context
-	ad     testenv.AD
-	conn   *ldap.Conn
-	ou     string
-	topics event.Topics
-	kopts  []kgo.Opt
-	cl     *kgo.Client
-	clock  *clock
+	t       *testing.T
+	ctx     context.Context
+	ad      testenv.AD
+	conn    *ldap.Conn
+	ou      string
+	topics  event.Topics
+	kopts   []kgo.Opt
+	brokers []string
+	cl      *kgo.Client
+	clock   *clock
 	// tag ends every sAMAccountName the world uses: they are unique in the
 	// whole domain, and other test runs share it.
 	tag string
@@ -65,7 +66,7 @@ func newWorld(t *testing.T) *world {
 	w.ou = w.ad.NewOU(t, "adsink")
 	brokers := testenv.KafkaBrokers(t)
 	w.topics = event.Topics{Prefix: testenv.UniqueTopicPrefix(t) + "mo"}
-	w.kopts = []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	w.kopts, w.brokers = []kgo.Opt{kgo.SeedBrokers(brokers...)}, brokers
 	cl, err := kgo.NewClient(w.kopts...)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package ad
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,11 +13,13 @@ import (
 
 // Link states on the accounts topic.
 const (
-	// Pending is a create intent: written before the LDAP add, with the DN
-	// and sAMAccountName the add will use.
-	Pending = "pending"
-	// Created: the add happened (or was found done); GUID is known.
+	// Created: the create outbox made the account (or found it made by an
+	// earlier attempt); GUID is known. Written with the outbox's done
+	// record, in one transaction.
 	Created = "created"
+	// Failed: the create intent failed for good (Reason); a later
+	// reconcile may request the create again.
+	Failed = "failed"
 	// Found: an existing account was linked by CPR.
 	Found = "found"
 	// Deleted: the sink deleted the account it had created (ad.delete).
@@ -38,9 +39,12 @@ type Link struct {
 	GUID   string `json:"object_guid,omitempty"`
 	DN     string `json:"dn"`
 	SAM    string `json:"sam_account_name,omitempty"`
-	// Cause is the id of the event (or "resync") that led to it.
-	Cause string    `json:"cause,omitempty"`
-	Time  time.Time `json:"time"`
+	// Cause is the outbox effect key of a create ("create/<person>/<n>"),
+	// or what found the account.
+	Cause string `json:"cause,omitempty"`
+	// Reason is why a create failed.
+	Reason string    `json:"reason,omitempty"`
+	Time   time.Time `json:"time"`
 }
 
 // links reads the accounts topic into memory and writes to it.
@@ -50,13 +54,16 @@ type links struct {
 	prod  *kgo.Client
 	adm   *kadm.Client
 
+	// onLink is called (from run's goroutine) with each link read.
+	onLink func(*Link)
+
 	mu   sync.Mutex
 	m    map[string]*Link
 	next map[int32]int64
 	bad  int
 }
 
-func newLinks(opts []kgo.Opt, topic string) (*links, error) {
+func newLinks(opts []kgo.Opt, topic string, onLink func(*Link)) (*links, error) {
 	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
@@ -68,7 +75,7 @@ func newLinks(opts []kgo.Opt, topic string) (*links, error) {
 		cl.Close()
 		return nil, err
 	}
-	return &links{topic: topic, cl: cl, prod: prod, adm: kadm.NewClient(prod), m: map[string]*Link{}, next: map[int32]int64{}}, nil
+	return &links{topic: topic, cl: cl, prod: prod, adm: kadm.NewClient(prod), onLink: onLink, m: map[string]*Link{}, next: map[int32]int64{}}, nil
 }
 
 func (l *links) close() { l.cl.Close(); l.prod.Close() }
@@ -80,6 +87,7 @@ func (l *links) run(ctx context.Context) {
 		if ctx.Err() != nil || fs.IsClientClosed() {
 			return
 		}
+		var read []*Link
 		fs.EachRecord(func(r *kgo.Record) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
@@ -97,14 +105,20 @@ func (l *links) run(ctx context.Context) {
 				return
 			}
 			l.m[k.Person] = &k
+			read = append(read, &k)
 		})
+		if l.onLink != nil {
+			for _, k := range read {
+				l.onLink(k)
+			}
+		}
 	}
 }
 
-// sync waits until everything committed on the topic so far is read, so
-// that an intent another instance wrote is seen before a create.
+// sync waits until everything committed on the topic so far is read: at
+// start, so that the first reconciles know every account made before.
 func (l *links) sync(ctx context.Context) error {
-	ends, err := l.adm.ListEndOffsets(ctx, l.topic)
+	ends, err := l.adm.ListCommittedOffsets(ctx, l.topic) // the last stable offsets: an open transaction is not waited for
 	if err != nil {
 		return fmt.Errorf("list offsets of %s: %w", l.topic, err)
 	}
@@ -166,5 +180,3 @@ func (l *links) put(ctx context.Context, k *Link) error {
 	l.mu.Unlock()
 	return nil
 }
-
-var errNoTopic = errors.New("topic missing")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/outbox"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
 )
 
@@ -84,6 +85,8 @@ type work struct {
 	dir *directory
 	// dns caches account DNs found during one reconcile (managers).
 	dns map[string]string
+	// causes are the MO records that queued the person being reconciled.
+	causes []outbox.Source
 }
 
 func (w *work) close() {
@@ -161,6 +164,10 @@ func (w *work) reconcile(ctx context.Context, person string) error {
 	commit, hadCommit := s.pending[person]
 	delete(s.pending, person)
 	s.mu.Unlock()
+	w.causes = nil
+	if hadCommit && commit.src.Topic != "" {
+		w.causes = []outbox.Source{commit.src}
+	}
 	if s.v.Get(mo.Person, person) == nil {
 		return w.deleted(ctx, person)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
 	"github.com/os2mo-cdc/mocdc/schema/mo"
+	"github.com/os2mo-cdc/mocdc/sinks/outbox"
 	"github.com/os2mo-cdc/mocdc/sinks/reconcile"
 	"github.com/os2mo-cdc/mocdc/sinks/scope"
 	"github.com/os2mo-cdc/mocdc/sinks/view"
@@ -71,24 +72,32 @@ type Sink struct {
 	tls     *tls.Config
 	now     func() time.Time
 
-	v       *view.View
-	r       *renderer
-	follow  *view.Follower
-	shard   *reconcile.Shard
-	queue   *reconcile.Queue
-	links   *links
-	dl      *kgo.Client
+	v      *view.View
+	r      *renderer
+	follow *view.Follower
+	shard  *reconcile.Shard
+	queue  *reconcile.Queue
+	links  *links
+	dl     *kgo.Client
+	// creates is the create outbox (nil without ad.create or in dry-run);
+	// it runs while createsOn (outbox.go).
+	creates   *outbox.Outbox
+	creator   *creator
+	createsOn atomic.Bool
+	// crash, when set (tests), is called at each failpoint of a create.
+	crash   func(point string)
 	limiter *limiter
 	absent  *absentGUIDs
 
-	mu       sync.Mutex
-	pending  map[string]pendingChange // person → its oldest unreconciled change
-	lettered map[string]bool          // person + reason dead-lettered already
-	resync   bool                     // a full resync waits for the view
-	day      mo.Date
-	marker   chan struct{}
-	started  atomic.Bool
-	sysUUID  string
+	mu        sync.Mutex
+	pending   map[string]pendingChange // person → its oldest unreconciled change
+	lettered  map[string]bool          // person + reason dead-lettered already
+	requested map[string]time.Time     // person → when its create was requested (no link yet)
+	resync    bool                     // a full resync waits for the view
+	day       mo.Date
+	marker    chan struct{}
+	started   atomic.Bool
+	sysUUID   string
 }
 
 // New checks cfg (Defaults applied) and returns a Sink; it connects to
@@ -123,7 +132,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
 		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
-		pending: map[string]pendingChange{}, lettered: map[string]bool{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
+		pending: map[string]pendingChange{}, lettered: map[string]bool{}, requested: map[string]time.Time{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
 	if cfg.Create != nil {
 		ts, err := compileSAM(cfg.Create.SAMAccountName)
 		if err != nil {
@@ -140,12 +149,14 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 		return nil, err
 	}
 	shardOpts := append(append([]kgo.Opt(nil), deps.KafkaOpts...), kgo.SessionTimeout(cfg.SessionTimeout))
-	if cfg.InstanceID != "" {
-		shardOpts = append(shardOpts, kgo.InstanceID(cfg.InstanceID))
-	}
-	s.shard, err = reconcile.NewShard(shardOpts, cfg.Group, []string{deps.Topics.Object(mo.Person)}, s.assigned)
+	s.shard, err = reconcile.NewShard(shardOpts, cfg.Group, cfg.InstanceID, []string{deps.Topics.Object(mo.Person)}, s.assigned, s.log)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Create != nil && !cfg.DryRun {
+		if s.creates, err = s.newCreates(); err != nil {
+			return nil, err
+		}
 	}
 	promauto.With(deps.Registry).NewGaugeFunc(prometheus.GaugeOpts{Name: "mocdc_sink_ad_queue_length",
 		Help: "Persons waiting to be reconciled."}, func() float64 { return float64(s.queue.Len()) })
@@ -168,8 +179,11 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 }
 
 // pendingChange is when the oldest change of a person not yet reconciled
-// was committed in MO and read by the sink.
-type pendingChange struct{ commit, read time.Time }
+// was committed in MO and read by the sink, and where it was read.
+type pendingChange struct {
+	commit, read time.Time
+	src          outbox.Source
+}
 
 // systemUUID is the uuid of the configured AD IT system (by uuid or
 // user_key), "" while the view does not know it.
@@ -214,7 +228,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if s.links, err = newLinks(s.deps.KafkaOpts, AccountsTopic(s.deps.Topics)); err != nil {
+	if s.links, err = newLinks(s.deps.KafkaOpts, AccountsTopic(s.deps.Topics), s.linked); err != nil {
 		return fmt.Errorf("ad sink: kafka client: %w", err)
 	}
 	defer s.links.close()
@@ -226,6 +240,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	g.Go(func() error { s.links.run(gctx); return nil })
 	g.Go(func() error { return s.follow.Run(gctx) })
 	g.Go(func() error { return s.shard.Run(gctx) })
+	g.Go(func() error { s.runCreates(gctx); return nil })
 	g.Go(func() error {
 		if err := s.follow.WaitReady(gctx); err != nil {
 			return nil
@@ -305,6 +320,9 @@ func (s *Sink) ensureTopics(ctx context.Context) error {
 		cfg  map[string]*string
 	}{
 		{AccountsTopic(s.deps.Topics), map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}},
+		// Requests wait here while no instance performs creates; a week
+		// is far more than a restart takes.
+		{CreatesTopic(s.deps.Topics), map[string]*string{"cleanup.policy": kadm.StringPtr("delete"), "retention.ms": kadm.StringPtr("604800000")}},
 		{s.deps.Topics.DeadLetter(), nil},
 	} {
 		res, err := adm.CreateTopic(ctx, 1, s.deps.ReplicationFactor, t.cfg, t.name)
@@ -399,16 +417,18 @@ func (s *Sink) touched(t view.Touch) {
 		}
 	}
 	var commit time.Time
+	var src outbox.Source
 	if t.Event != nil {
 		commit = t.Event.Source.CommitTime
+		src = outbox.Source{Topic: t.Topic, Partition: t.Partition, Offset: t.Offset}
 	}
 	if t.Type == mo.Person && s.v.Get(mo.Person, t.UUID) == nil && s.shard.Owns(t.Topic, t.Partition) {
 		// A deleted person is no longer in the view to say whose it is:
 		// its record's partition does (ad.delete acts on it).
 		s.queue.Add(t.UUID)
 	}
-	s.enqueue(t.Owners.Persons, commit, false)
-	s.enqueue(keys(fan), commit, true)
+	s.enqueue(t.Owners.Persons, commit, src, false)
+	s.enqueue(keys(fan), commit, src, true)
 }
 
 func keys(m map[string]bool) []string {
@@ -428,7 +448,7 @@ func (s *Sink) owns(person string) bool {
 // enqueue queues the owned persons of persons (in the background: behind
 // every direct change) and remembers the oldest change's times for the
 // latency metrics.
-func (s *Sink) enqueue(persons []string, commit time.Time, background bool) {
+func (s *Sink) enqueue(persons []string, commit time.Time, src outbox.Source, background bool) {
 	var mine []string
 	s.mu.Lock()
 	for _, p := range persons {
@@ -438,7 +458,7 @@ func (s *Sink) enqueue(persons []string, commit time.Time, background bool) {
 		mine = append(mine, p)
 		if !commit.IsZero() {
 			if c, ok := s.pending[p]; !ok || commit.Before(c.commit) {
-				s.pending[p] = pendingChange{commit: commit, read: time.Now()}
+				s.pending[p] = pendingChange{commit: commit, read: time.Now(), src: src}
 			}
 		}
 	}
@@ -494,7 +514,7 @@ func (s *Sink) fullResync(ctx context.Context, why string) {
 	}
 	s.m.resyncs.Inc()
 	s.log.Info("full resync: every owned person is re-derived and compared", slog.String("why", why), slog.Int("persons", len(persons)), slog.Int("partitions", s.shard.Owned()))
-	s.enqueue(persons, time.Time{}, true)
+	s.enqueue(persons, time.Time{}, outbox.Source{}, true)
 }
 
 // midnight queues every owned person when the date changes: engagements
@@ -519,8 +539,8 @@ func (s *Sink) midnight(ctx context.Context) {
 	}
 }
 
-// Idle reports whether the sink has caught up: the view is ready and no
-// person waits or is being reconciled.
+// Idle reports whether the sink has caught up: the view is ready, no
+// person waits or is being reconciled, and no create is in flight.
 func (s *Sink) Idle() bool {
 	if !s.started.Load() {
 		return false // the start resync is not queued yet
@@ -533,5 +553,5 @@ func (s *Sink) Idle() bool {
 	s.mu.Lock()
 	n := len(s.pending)
 	s.mu.Unlock()
-	return n == 0 && (s.queue.Idle() || s.queue.Len() == 1 && s.queue.Has(positionMarker))
+	return n == 0 && (s.queue.Idle() || s.queue.Len() == 1 && s.queue.Has(positionMarker)) && !s.creating()
 }

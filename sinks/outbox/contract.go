@@ -64,3 +64,14 @@ type Performer interface {
 type WindowPerformer interface {
 	PerformWindow(ctx context.Context, e Effect, open func() error) (result []byte, err error)
 }
+
+// Publisher is an optional capability of a Performer whose results others
+// read: Publish returns records to write in the same Kafka transaction as
+// an effect's done or dead record (e.Status says which; result is what
+// Perform returned, nil for dead). They therefore appear exactly when the
+// effect is recorded — never before it happened, never lost after. Each
+// record names its Topic and Partition (the producer partitions manually).
+// Publish must not block; it is called from the performing goroutine.
+type Publisher interface {
+	Publish(e Effect, result []byte) []*kgo.Record
+}

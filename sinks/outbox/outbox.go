@@ -162,18 +162,28 @@ func isFatal(err error) bool {
 // Run consumes, decides and performs until ctx is cancelled (then it
 // returns nil). After an error it starts a new session from the committed
 // state with capped, jittered backoff; it returns an error only when
-// another instance took over (fenced) or permissions are missing.
+// another instance took over (fenced) or permissions are missing. Once it
+// returned, Run may be called again (not concurrently): each run starts
+// from the committed state.
 func (o *Outbox) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	o.mu.Lock()
 	if o.cancel != nil {
 		o.mu.Unlock()
-		return errors.New("outbox: Run called twice")
+		return errors.New("outbox: Run called while it runs")
 	}
 	o.cancel, o.done = cancel, make(chan struct{})
+	done := o.done
 	o.mu.Unlock()
-	defer close(o.done)
+	defer func() {
+		// Run may be called again once it returned (a sink that runs
+		// the outbox only while it holds a partition).
+		o.mu.Lock()
+		o.cancel = nil
+		o.mu.Unlock()
+		close(done)
+	}()
 
 	admCl, err := kgo.NewClient(o.deps.KafkaOpts...)
 	if err != nil {

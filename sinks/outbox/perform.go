@@ -159,6 +159,9 @@ func (o *Outbox) write(ctx context.Context, marks *kgo.Client, mem *memory, p *p
 		return err
 	}
 	out := []*kgo.Record{{Topic: o.cfg.Topic, Partition: 0, Key: effectKey(e.Key), Value: b}}
+	if pub, ok := o.p.(Publisher); ok && (st == Done || st == Dead) {
+		out = append(out, pub.Publish(e, result)...)
+	}
 	if st == Dead {
 		d := event.DeadLetter{Version: event.Version, Stage: "perform", Reason: reason}
 		d.Payload, _ = json.Marshal(map[string]any{"outbox": o.deps.Name, "key": e.Key, "sources": e.Sources})

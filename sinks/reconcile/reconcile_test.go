@@ -62,6 +62,7 @@ func TestQueue(t *testing.T) {
 // TestShard: two instances split the partitions without overlap; when one
 // leaves, the other owns all and is told which it gained.
 func TestShard(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	brokers := testenv.KafkaBrokers(t)
@@ -78,8 +79,8 @@ func TestShard(t *testing.T) {
 	var mu sync.Mutex
 	gained := map[int][]int32{}
 	start := func(i int) (*Shard, context.CancelFunc, chan error) {
-		s, err := NewShard([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.SessionTimeout(6 * time.Second)}, prefix+"shard", []string{topic},
-			func(_ string, ps []int32) { mu.Lock(); gained[i] = append(gained[i], ps...); mu.Unlock() })
+		s, err := NewShard([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.SessionTimeout(6 * time.Second)}, prefix+"shard", "", []string{topic},
+			func(_ string, ps []int32) { mu.Lock(); gained[i] = append(gained[i], ps...); mu.Unlock() }, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,4 +126,76 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// TestShardStatic: with instance ids, an instance that dies (no leave, as
+// kill -9) and comes back under its id holds its partitions again long
+// before the session timeout, and the other instance's partitions never
+// move; a clean stop leaves, so its partitions move at once.
+func TestShardStatic(t *testing.T) {
+	t.Parallel()
+	const session = 40 * time.Second // far longer than any wait below
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	brokers := testenv.KafkaBrokers(t)
+	topic := testenv.UniqueTopicPrefix(t) + "mo.person"
+	testenv.CreateTopics(t, 4, nil, topic)
+	group := topic + ".static"
+	var mu sync.Mutex
+	gained := map[string]int{}
+	start := func(id string, abandon bool) (*Shard, func()) {
+		s, err := NewShard([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.SessionTimeout(session)}, group, id, []string{topic},
+			func(_ string, ps []int32) { mu.Lock(); gained[id] += len(ps); mu.Unlock() }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.abandon = abandon
+		c, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(c) }()
+		var once sync.Once
+		return s, func() {
+			once.Do(func() {
+				stop()
+				if err := <-done; err != nil {
+					t.Errorf("shard %s: %v", id, err)
+				}
+			})
+		}
+	}
+	owned := func(s *Shard) string {
+		var out []int32
+		for p := int32(0); p < 4; p++ {
+			if s.Owns(topic, p) {
+				out = append(out, p)
+			}
+		}
+		return fmt.Sprint(out)
+	}
+	a, killA := start("a", true)
+	b, stopB := start("b", false)
+	defer stopB()
+	waitFor(t, ctx, "a split of 4 partitions", func() bool {
+		return a.Owned()+b.Owned() == 4 && a.Owned() > 0 && b.Owned() > 0
+	})
+	aHad, bHad := owned(a), owned(b)
+	mu.Lock()
+	bGained := gained["b"]
+	mu.Unlock()
+
+	killA() // no LeaveGroup: the broker still counts a as a member
+	a2, stopA2 := start("a", false)
+	wctx, wcancel := context.WithTimeout(ctx, session/2)
+	waitFor(t, wctx, "the restarted a to hold its partitions again", func() bool { return owned(a2) == aHad })
+	wcancel()
+	mu.Lock()
+	if gained["b"] != bGained || owned(b) != bHad {
+		t.Errorf("b's partitions moved while a restarted: %s → %s (told of %d gains, before %d)", bHad, owned(b), gained["b"], bGained)
+	}
+	mu.Unlock()
+
+	stopA2() // a clean stop leaves the group
+	wctx, wcancel = context.WithTimeout(ctx, session/2)
+	defer wcancel()
+	waitFor(t, wctx, "b to own all 4 after a left", func() bool { return b.Owned() == 4 })
 }

@@ -1,0 +1,159 @@
+package ad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/sinks/outbox"
+)
+
+// crashChildEnv, when set, makes the test binary run one sink that kills
+// itself with SIGKILL at a failpoint (TestMain): a real kill -9 at an
+// exact point of a create.
+const crashChildEnv = "MOCDC_AD_CRASH_CHILD"
+
+type crashChild struct {
+	Config  Config   `json:"config"`
+	Prefix  string   `json:"prefix"`
+	Brokers []string `json:"brokers"`
+	Point   string   `json:"point"`
+}
+
+func TestMain(m *testing.M) {
+	if v := os.Getenv(crashChildEnv); v != "" {
+		os.Exit(runCrashChild(v))
+	}
+	os.Exit(m.Run())
+}
+
+// runCrashChild runs the sink until it reaches the failpoint (and dies
+// there) or a minute passes (exit 3: the point was never reached).
+func runCrashChild(v string) int {
+	var c crashChild
+	if err := json.Unmarshal([]byte(v), &c); err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := New(c.Config, Deps{KafkaOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Topics: event.Topics{Prefix: c.Prefix},
+		Logger: log, Now: func() time.Time { return testToday }})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		return 2
+	}
+	s.crash = func(p string) {
+		if p == c.Point {
+			fmt.Fprintln(os.Stderr, "failpoint "+p+": kill -9")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		return 2
+	}
+	return 3
+}
+
+// crashAt runs the sink in a child process that kills itself at point and
+// returns its log.
+func (w *world) crashAt(cfg Config, point string) string {
+	w.t.Helper()
+	b, err := json.Marshal(crashChild{Config: cfg, Prefix: w.topics.Prefix, Brokers: w.brokers, Point: point})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cmd := exec.CommandContext(w.ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(b))
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(string(out), "failpoint "+point) {
+		w.t.Fatalf("the sink did not die at %s (%v):\n%s", point, err, out)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		w.t.Fatalf("the sink at %s ended with %v, not SIGKILL", point, err)
+	}
+	return string(out)
+}
+
+// TestCreateCrashes: the sink is killed with SIGKILL at every point of a
+// create, one after the other on the same world — after the request is
+// sent, after the intent is committed, after the performing record and
+// before the LDAP add, after the add and before the done record, after
+// the link is published — and then runs to the end. Each person gets
+// exactly one account, its objectGUID is on the accounts topic and in the
+// outbox's done record, and the outbox holds one create per person.
+func TestCreateCrashes(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.InstanceID = "crash" + w.tag })
+	adds := 0
+	for _, p := range []string{"request", "intent", "performing", "added", "done"} {
+		out := w.crashAt(cfg, p)
+		n := strings.Count(out, "msg=\"account created\"")
+		if p == "added" && n == 0 {
+			t.Errorf("the run killed after the add logged no add:\n%s", out)
+		}
+		adds += n
+	}
+	r := w.start(cfg)
+	w.idle(r)
+	for _, who := range []struct{ given, sam string }{{"Carl", "cada1"}, {"Erik", "erfi1"}} {
+		as := w.accounts("(givenName=" + who.given + ")")
+		if len(as) != 1 {
+			t.Errorf("%s has %d accounts, want 1: %v", who.given, len(as), as)
+			continue
+		}
+		a := as[who.sam]
+		if a == nil {
+			t.Errorf("%s's account is not %s: %v", who.given, who.sam, as)
+			continue
+		}
+		p := person(3)
+		if who.given == "Erik" {
+			p = person(5)
+		}
+		if k := r.s.links.get(p); k == nil || k.State != Created || !strings.EqualFold(k.GUID, a["objectGUID"]) || k.DN != a["dn"] {
+			t.Errorf("%s's link on %s: %+v, want created with objectGUID %s", who.given, AccountsTopic(w.topics), k, a["objectGUID"])
+		}
+	}
+	w.want("cada1", map[string]string{"cn": "Carl Dahl", "department": "Børn", "userAccountControl": "512"})
+	w.want("erfi1", map[string]string{"cn": "Erik Fisk", "department": "Børn", "userAccountControl": "514"})
+	effects := r.s.creates.Effects()
+	byPerson := map[string]int{}
+	for _, e := range effects {
+		var req createRequest
+		_ = json.Unmarshal(e.Payload, &req)
+		byPerson[req.Person]++
+		var res createResult
+		_ = json.Unmarshal(e.Result, &res)
+		if e.Status != outbox.Done || res.GUID == "" {
+			t.Errorf("create effect %s: status %s, result %s; want done with the objectGUID", e.Key, e.Status, e.Result)
+		}
+		if len(e.Sources) == 0 || e.Sources[len(e.Sources)-1].Topic != CreatesTopic(w.topics) {
+			t.Errorf("create effect %s: sources %v, want the request's offset last", e.Key, e.Sources)
+		}
+	}
+	if len(byPerson) != 2 || byPerson[person(3)] != 1 || byPerson[person(5)] != 1 {
+		t.Errorf("create effects per person: %v, want one each for Carl and Erik", byPerson)
+	}
+	// One LDAP add per person over all runs: the add the run killed after
+	// it was found, not made again.
+	if n := adds + int(counter(r, "mocdc_sink_ad_writes_total", "kind", "create")); n != 2 {
+		t.Errorf("%d LDAP adds over the killed runs and the last, want 2", n)
+	}
+}
