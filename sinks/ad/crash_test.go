@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,6 +35,15 @@ type crashChild struct {
 func TestMain(m *testing.M) {
 	if v := os.Getenv(crashChildEnv); v != "" {
 		os.Exit(runCrashChild(v))
+	}
+	// The tests here wait on Kafka and the DC, not on the CPU: unless
+	// -parallel is given, run up to eight at once (go test's default is
+	// GOMAXPROCS, 2 on the CI machine).
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "8")
 	}
 	os.Exit(m.Run())
 }
@@ -98,6 +108,7 @@ func (w *world) crashAt(cfg Config, point string) string {
 // exactly one account, its objectGUID is on the accounts topic and in the
 // outbox's done record, and the outbox holds one create per person.
 func TestCreateCrashes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.seed()
 	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.InstanceID = "crash" + w.tag })

@@ -546,6 +546,11 @@ func (s *Sink) Idle() bool {
 		return false // the start resync is not queued yet
 	}
 	select {
+	case <-s.shard.Assigned():
+	default:
+		return false // no partition yet: the persons are not queued
+	}
+	select {
 	case <-s.follow.Ready():
 	default:
 		return false
@@ -553,5 +558,5 @@ func (s *Sink) Idle() bool {
 	s.mu.Lock()
 	n := len(s.pending)
 	s.mu.Unlock()
-	return n == 0 && (s.queue.Idle() || s.queue.Len() == 1 && s.queue.Has(positionMarker)) && !s.creating()
+	return n == 0 && s.queue.IdleBut(positionMarker) && !s.creating()
 }

@@ -91,6 +91,7 @@ func (w *world) dn(sam string) string {
 // (a replay of the whole history) writes nothing; changes and the passing
 // of midnight reach AD.
 func TestSink(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.seed()
 	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou} })
@@ -150,8 +151,15 @@ func TestSink(t *testing.T) {
 	w.clock.set(time.Date(2026, 6, 16, 23, 59, 0, 0, mo.Location))
 	w.idle(r2)
 	w.want("doeg", map[string]string{"userAccountControl": "512"})
+	resyncs := counter(r2, "mocdc_sink_ad_resyncs_total")
 	w.clock.set(time.Date(2026, 6, 17, 0, 0, 30, 0, mo.Location))
-	time.Sleep(1500 * time.Millisecond) // the sink looks at the clock every second
+	deadline := time.Now().Add(30 * time.Second)
+	for counter(r2, "mocdc_sink_ad_resyncs_total") == resyncs { // the sink looks at the clock every second
+		if time.Now().After(deadline) {
+			t.Fatal("no resync after midnight")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	w.idle(r2)
 	w.want("doeg", map[string]string{"userAccountControl": "514"})
 	w.want("erfi1", map[string]string{"userAccountControl": "514"})

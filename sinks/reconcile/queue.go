@@ -151,3 +151,18 @@ func (q *Queue) Idle() bool {
 	defer q.mu.Unlock()
 	return len(q.queued) == 0 && len(q.running) == 0
 }
+
+// IdleBut reports whether nothing is being processed and nothing waits
+// but (possibly) key: a marker key does not count as work.
+func (q *Queue) IdleBut(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.running) > 0 && !(len(q.running) == 1 && q.running[key]) {
+		return false
+	}
+	n := len(q.queued)
+	if q.queued[key] != 0 {
+		n--
+	}
+	return n == 0 && len(q.again) == 0
+}
