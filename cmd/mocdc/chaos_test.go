@@ -1,5 +1,3 @@
-//go:build chaos
-
 package main
 
 import (
@@ -382,7 +380,7 @@ ledger:
 		marks: marks, readsBefore: readsBefore, mirrorDBs: mirrorDBs, pgMirrorDSN: pgMirrorDSN, myMirrorDSN: myMirrorDSN,
 		procs: procs, drainStart: drainStart, fk: double, fkRules: fkRulesUsed, ledgerConfig: filepath.Join(dir, "ledger.yaml"), statusConfig: filepath.Join(dir, "capture-a.yaml"),
 	})
-	out := chaosReportText(seed, *chaosDuration, faults, stats, report)
+	out := chaosReportText(seed, *chaosDuration, faults, stats, report) + chaosRewinds(procs)
 	t.Log("\n" + out)
 	if *chaosReport != "" {
 		if err := os.WriteFile(*chaosReport, []byte(out), 0o644); err != nil {
@@ -401,6 +399,26 @@ ledger:
 			t.Errorf("invariant broken: %s: %s", inv.name, inv.detail)
 		}
 	}
+}
+
+// chaosRewinds says which sinks found their target holding less than they
+// had committed (the PostgreSQL cluster runs without durable commits, as
+// test clusters do, so a kill -9 can lose its last transactions) and went
+// back: each such line is a loss the runner repaired (sinks/runner,
+// behind.go).
+func chaosRewinds(procs map[string]*supervised) string {
+	var lines []string
+	for name, p := range procs {
+		b, _ := os.ReadFile(p.logPath)
+		if n := strings.Count(string(b), "the target lost batches it had committed"); n > 0 {
+			lines = append(lines, fmt.Sprintf("- %s: %d", name, n))
+		}
+	}
+	if len(lines) == 0 {
+		return "\nNo sink found its target behind what it had committed.\n"
+	}
+	sort.Strings(lines)
+	return "\nSinks that found their target had lost committed batches and applied them again (partitions, from their logs):\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // chaosReportText is the report: the seed, faults by kind with recovery
