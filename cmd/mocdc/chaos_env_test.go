@@ -18,16 +18,23 @@ import (
 )
 
 // chaosServices is a private set of the local services (PostgreSQL, Kafka,
-// MariaDB) that only the chaos test uses, on ports of its own, so that
-// killing the broker or a database never touches the other tests' shared
-// instances. deploy/local/services starts and restarts them.
+// MariaDB, the Samba AD DC, OpenSMTPD) that only the chaos test uses, on
+// ports of its own, so that killing the broker, a database, the DC or the
+// SMTP server never touches the other tests' shared instances.
+// deploy/local/services starts and restarts them. AD's ports are fixed:
+// the private DC binds a loopback address of its own (chaosADAddr); each
+// OpenSMTPD runs in a mount namespace with its own spool.
 type chaosServices struct {
 	t      *testing.T
 	data   string
 	script string
 	env    map[string]string // what the services' env file exports
 	ports  map[string]string // MOCDC_*_PORT overrides
+	adAddr string            // MOCDC_AD_ADDR: the private DC's address
 }
+
+// chaosServiceNames are the private services, in start order.
+var chaosServiceNames = []string{"postgres", "kafka", "mariadb", "samba", "smtp"}
 
 func startChaosServices(t *testing.T, data string) *chaosServices {
 	script, err := filepath.Abs("../../deploy/local/services")
@@ -36,14 +43,14 @@ func startChaosServices(t *testing.T, data string) *chaosServices {
 	}
 	// Ports of their own, free now: two chaos runs at once (developers
 	// working side by side) never meet.
-	s := &chaosServices{t: t, data: data, script: script, ports: map[string]string{}}
-	for _, k := range []string{"MOCDC_PG_PORT", "MOCDC_KAFKA_PORT", "MOCDC_KAFKA_CONTROLLER_PORT", "MOCDC_KAFKA_SECURE_PORT", "MOCDC_MARIADB_PORT"} {
+	s := &chaosServices{t: t, data: data, script: script, ports: map[string]string{}, adAddr: chaosADAddr(t)}
+	for _, k := range []string{"MOCDC_PG_PORT", "MOCDC_KAFKA_PORT", "MOCDC_KAFKA_CONTROLLER_PORT", "MOCDC_KAFKA_SECURE_PORT", "MOCDC_MARIADB_PORT", "MOCDC_SMTP_PORT"} {
 		s.ports[k] = freePort(t)
 	}
 	// Always from scratch: a run that failed keeps its data for reading, and
 	// a new run must not see its topics, slot or databases.
 	if _, err := os.Stat(data); err == nil {
-		s.run("down", "mariadb", "kafka", "postgres")
+		s.run(append([]string{"down"}, chaosServiceNames...)...)
 		if err := os.RemoveAll(data); err != nil {
 			t.Fatal(err)
 		}
@@ -52,12 +59,14 @@ func startChaosServices(t *testing.T, data string) *chaosServices {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.run("down", "mariadb", "kafka", "postgres")
+		s.run(append([]string{"down"}, chaosServiceNames...)...)
+		// The script gave lo the DC's address; nothing else uses it.
+		_ = exec.Command("ip", "addr", "del", s.adAddr+"/32", "dev", "lo").Run()
 		if !t.Failed() {
 			_ = os.RemoveAll(data)
 		}
 	})
-	s.run("up", "postgres", "kafka", "mariadb")
+	s.run(append([]string{"up"}, chaosServiceNames...)...)
 	s.env = map[string]string{}
 	f, err := os.Open(filepath.Join(data, "env"))
 	if err != nil {
@@ -81,7 +90,7 @@ func (s *chaosServices) run(args ...string) {
 	cmd := exec.Command(s.script, args...)
 	// The private broker starts beside everything else make test runs: give
 	// it more than the script's default 90 s on a loaded machine.
-	cmd.Env = append(os.Environ(), "MOCDC_DATA="+s.data, "MOCDC_START_TIMEOUT=300")
+	cmd.Env = append(os.Environ(), "MOCDC_DATA="+s.data, "MOCDC_START_TIMEOUT=300", "MOCDC_AD_ADDR="+s.adAddr)
 	for k, v := range s.ports {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -99,13 +108,20 @@ func (s *chaosServices) pidFile(service string) string {
 		return filepath.Join(s.data, "kafka", "kafka.pid")
 	case "mariadb":
 		return filepath.Join(s.data, "mariadb", "mariadbd.pid")
+	case "samba":
+		return filepath.Join(s.data, "samba", "samba.pid")
+	case "smtp":
+		return filepath.Join(s.data, "smtp", "smtpd.pid")
 	}
 	s.t.Fatalf("no service %s", service)
 	return ""
 }
 
 // kill9 kills a service's server with SIGKILL (no shutdown of its own) and
-// waits until the process is gone.
+// waits until the process is gone. Samba and OpenSMTPD are killed as a
+// whole process group (the script starts each with setsid), as a container
+// would be: OpenSMTPD's children (queue, scheduler, the listener) die with
+// it at once, not only when they notice their parent gone.
 func (s *chaosServices) kill9(service string) {
 	b, err := os.ReadFile(s.pidFile(service))
 	if err != nil {
@@ -115,13 +131,38 @@ func (s *chaosServices) kill9(service string) {
 	if err != nil {
 		s.t.Fatalf("pid of %s: %v", service, err)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	target := pid
+	if service == "samba" || service == "smtp" {
+		target = -pid
+	}
+	_ = syscall.Kill(target, syscall.SIGKILL)
 	for i := 0; i < 100; i++ {
-		if err := syscall.Kill(pid, 0); err != nil {
+		if err := syscall.Kill(target, 0); err != nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// chaosADAddr picks the private DC's loopback address: the first of
+// 127.0.0.2–254 (from an offset by pid, so runs side by side differ) where
+// nothing answers on LDAP or LDAPS.
+func chaosADAddr(t *testing.T) string {
+	for i := 0; i < 253; i++ {
+		addr := fmt.Sprintf("127.0.0.%d", 2+(os.Getpid()+i)%253)
+		used := false
+		for _, port := range []string{"389", "636"} {
+			if c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, port), time.Second); err == nil {
+				c.Close()
+				used = true
+			}
+		}
+		if !used {
+			return addr
+		}
+	}
+	t.Fatal("no free loopback address for the chaos AD DC in 127.0.0.2-254")
+	return ""
 }
 
 // restart starts a killed service again (the script waits until it serves).

@@ -159,6 +159,7 @@ func TestChaos(t *testing.T) {
 	bin := mocdcBinary(t)
 	e := &e2e{t: t, dsn: moDSN, pool: pool, brokers: []string{brokers}, prefix: "chaos", slot: "chaos", dir: dir, bin: bin}
 	fkRulesUsed, fkSection := fkSetup(t, e, "http://"+fkProxy.addr())
+	adn := newChaosAD(t, svc, seed) // chaos_ad_test.go: the AD and notify sinks
 	cfgText := fmt.Sprintf(`store:
   dsn: %s
 kafka:
@@ -190,7 +191,7 @@ ledger:
   checkpoint_every: 200
   checkpoint_interval: 5s
 `, strings.Replace(moDSN, "127.0.0.1:"+svc.ports["MOCDC_PG_PORT"], pgProxy.addr(), 1), brokers, spill,
-		pgMirrorDSN, strings.Replace(myMirrorDSN, "127.0.0.1:"+svc.ports["MOCDC_MARIADB_PORT"], myProxy.addr(), 1), dir, dir) + fkSection
+		pgMirrorDSN, strings.Replace(myMirrorDSN, "127.0.0.1:"+svc.ports["MOCDC_MARIADB_PORT"], myProxy.addr(), 1), dir, dir) + fkSection + adn.config()
 	metrics := map[string]string{}
 	configFor := func(name string) string {
 		metrics[name] = "127.0.0.1:" + freePort(t)
@@ -212,6 +213,9 @@ ledger:
 	start("mirror-my-2", "sink", "mirror", "--target", "my")
 	start("ledger", "sink", "ledger")
 	start("fk", "sink", "fk")
+	for _, p := range adProcs {
+		start(p[0], p[1:]...)
+	}
 	e.waitSnapshot()
 	marks, readsBefore := e.marks()
 
@@ -324,6 +328,8 @@ ledger:
 			}},
 	}
 
+	faults = append(faults, adn.faults(rng, procs, metrics)...)
+
 	stats := map[string]*faultStats{}
 	// Kinds come in rounds, each round every kind once in a random order,
 	// so the counts stay even; the run ends after the duration, once every
@@ -355,8 +361,15 @@ ledger:
 		restore()
 		st.injected++
 		recovered := false
+		fresh := func() time.Duration {
+			d := freshness()
+			if sink := adn.fresh[f.kind]; sink != nil {
+				d = max(d, sink()) // the sink the fault hits caught up too
+			}
+			return d
+		}
 		for wait := time.Now().Add(3 * time.Minute); time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
-			if freshness() < 2*time.Second {
+			if fresh() < 2*time.Second {
 				recovered = true
 				break
 			}
@@ -366,7 +379,7 @@ ledger:
 			t.Logf("chaos: %s: recovered in %s", f.kind, time.Since(at).Round(100*time.Millisecond))
 		} else {
 			st.timeouts++
-			t.Logf("chaos: %s did not recover within 3 minutes (freshness %s, last read error %v)", f.kind, freshness(), freshnessErr.Load())
+			t.Logf("chaos: %s did not recover within 3 minutes (freshness %s, last read error %v)", f.kind, fresh(), freshnessErr.Load())
 		}
 		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
 	}
@@ -380,6 +393,7 @@ ledger:
 		marks: marks, readsBefore: readsBefore, mirrorDBs: mirrorDBs, pgMirrorDSN: pgMirrorDSN, myMirrorDSN: myMirrorDSN,
 		procs: procs, drainStart: drainStart, fk: double, fkRules: fkRulesUsed, ledgerConfig: filepath.Join(dir, "ledger.yaml"), statusConfig: filepath.Join(dir, "capture-a.yaml"),
 	})
+	report = append(report, adn.check(t, ctx, e, dir)...)
 	out := chaosReportText(seed, *chaosDuration, faults, stats, report) + chaosRewinds(procs)
 	t.Log("\n" + out)
 	if *chaosReport != "" {
@@ -441,7 +455,9 @@ func chaosReportText(seed uint64, d time.Duration, faults []fault, stats map[str
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", f.kind, st.injected, len(st.recovered), med, mx)
 	}
-	b.WriteString("\nRecovery: from the fault to both mirrors' freshness (now minus their newest MO commit) back under 2 s, while churn runs at 20 changes/s.\n\n")
+	b.WriteString("\nRecovery: from the fault to both mirrors' freshness (now minus their newest MO commit) back under 2 s, while churn runs at 20 changes/s; " +
+		"for the AD kinds also both AD sink instances caught up (view loaded, oldest unreconciled MO change under 2 s old), for the SMTP and notify kinds also " +
+		"the notify sink's outbox with nothing pending and a batch committed since the restore.\n\n")
 	b.WriteString("| invariant | held | detail |\n|---|---|---|\n")
 	for _, i := range inv {
 		held := "yes"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -203,51 +204,9 @@ func (e *e2e) compareAD(t *testing.T, conn *ldap.Conn, ou string, pre int, withi
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		want := adOracle(t, e.pool, demo.ITSystemAD)
-		got := readAccounts(t, conn, ou)
-		var diffs []string
-		byCPR := map[string]*adWant{}
-		for uuid, w := range want {
-			byCPR[w.cpr] = w
-			a := got[w.cpr]
-			if a == nil {
-				if w.wanted {
-					diffs = append(diffs, fmt.Sprintf("person %s (%s %s) has no account", uuid, w.given, w.surname))
-				}
-				continue
-			}
-			name := strings.TrimSpace(w.given + " " + w.surname)
-			check := func(attr, want string) {
-				if a[attr] != want {
-					diffs = append(diffs, fmt.Sprintf("%s: %s = %q, want %q", a["dn"], attr, a[attr], want))
-				}
-			}
-			check("givenName", w.given)
-			check("sn", w.surname)
-			check("displayName", name)
-			if a["cn"] != name && !strings.HasPrefix(a["cn"], name+" ") {
-				diffs = append(diffs, fmt.Sprintf("%s: cn %q, want %q", a["dn"], a["cn"], name))
-			}
-			uac := "514"
-			if w.enabled {
-				uac = "512"
-			}
-			check("userAccountControl", uac)
-			if w.checkAttrs && !w.titles[a["title"]] {
-				diffs = append(diffs, fmt.Sprintf("%s: title %q, want one of %v", a["dn"], a["title"], keysOf(w.titles)))
-			}
-			if w.checkAttrs && !w.departments[a["department"]] {
-				diffs = append(diffs, fmt.Sprintf("%s: department %q, want one of %v", a["dn"], a["department"], keysOf(w.departments)))
-			}
-		}
-		for key, a := range got {
-			if strings.HasPrefix(key, "twice: ") || strings.HasPrefix(key, "no employeeID") {
-				diffs = append(diffs, "not one account per person: "+key+" "+a["dn"])
-			}
-		}
-		sort.Strings(diffs)
+		diffs, got, persons := adDiffs(t, e.pool, conn, ou)
 		if len(diffs) == 0 {
-			t.Logf("AD holds %d accounts, as the MO store says (%d persons with a CPR)", len(got), len(want))
+			t.Logf("AD holds %d accounts, as the MO store says (%d persons with a CPR)", len(got), persons)
 			return got
 		}
 		if time.Now().After(deadline) {
@@ -259,6 +218,57 @@ func (e *e2e) compareAD(t *testing.T, conn *ldap.Conn, ou string, pre int, withi
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// adDiffs compares every account in ou with what the MO store says by SQL
+// (adOracle): the differences (sorted), the accounts by employeeID and the
+// number of persons with a CPR.
+func adDiffs(t *testing.T, pool *pgxpool.Pool, conn *ldap.Conn, ou string) ([]string, map[string]map[string]string, int) {
+	t.Helper()
+	want := adOracle(t, pool, demo.ITSystemAD)
+	got := readAccounts(t, conn, ou)
+	var diffs []string
+	byCPR := map[string]*adWant{}
+	for uuid, w := range want {
+		byCPR[w.cpr] = w
+		a := got[w.cpr]
+		if a == nil {
+			if w.wanted {
+				diffs = append(diffs, fmt.Sprintf("person %s (%s %s) has no account", uuid, w.given, w.surname))
+			}
+			continue
+		}
+		name := strings.TrimSpace(w.given + " " + w.surname)
+		check := func(attr, want string) {
+			if a[attr] != want {
+				diffs = append(diffs, fmt.Sprintf("%s: %s = %q, want %q", a["dn"], attr, a[attr], want))
+			}
+		}
+		check("givenName", w.given)
+		check("sn", w.surname)
+		check("displayName", name)
+		if a["cn"] != name && !strings.HasPrefix(a["cn"], name+" ") {
+			diffs = append(diffs, fmt.Sprintf("%s: cn %q, want %q", a["dn"], a["cn"], name))
+		}
+		uac := "514"
+		if w.enabled {
+			uac = "512"
+		}
+		check("userAccountControl", uac)
+		if w.checkAttrs && !w.titles[a["title"]] {
+			diffs = append(diffs, fmt.Sprintf("%s: title %q, want one of %v", a["dn"], a["title"], keysOf(w.titles)))
+		}
+		if w.checkAttrs && !w.departments[a["department"]] {
+			diffs = append(diffs, fmt.Sprintf("%s: department %q, want one of %v", a["dn"], a["department"], keysOf(w.departments)))
+		}
+	}
+	for key, a := range got {
+		if strings.HasPrefix(key, "twice: ") || strings.HasPrefix(key, "no employeeID") {
+			diffs = append(diffs, "not one account per person: "+key+" "+a["dn"])
+		}
+	}
+	sort.Strings(diffs)
+	return diffs, got, len(want)
 }
 
 func keysOf(m map[string]bool) []string {

@@ -315,7 +315,12 @@ func since(t *testing.T, e *e2e) time.Time {
 // recoveredSends counts, per alert key, the mails the sink sent again
 // after finding them in the window at start (its log says recovered=true).
 func recoveredSends(t *testing.T, e *e2e) map[string]int {
-	b, err := os.ReadFile(filepath.Join(e.dir, "sink.log"))
+	return recoveredSendsIn(t, filepath.Join(e.dir, "sink.log"))
+}
+
+// recoveredSendsIn is recoveredSends of the sink's log at path.
+func recoveredSendsIn(t *testing.T, path string) map[string]int {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
