@@ -46,7 +46,22 @@ type chaosAD struct {
 	notifyBase float64
 }
 
-func newChaosAD(t *testing.T, svc *chaosServices, seed uint64) *chaosAD {
+func newChaosAD(t *testing.T, svc *chaosServices, seed uint64, dir string) *chaosAD {
+	// A failed run keeps its private services' data; keep the processes'
+	// logs beside it (dir is a temporary directory).
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		_ = os.MkdirAll(filepath.Join(svc.data, "logs"), 0o755)
+		for _, l := range logs {
+			if b, err := os.ReadFile(l); err == nil {
+				_ = os.WriteFile(filepath.Join(svc.data, "logs", filepath.Base(l)), b, 0o644)
+			}
+		}
+		t.Logf("chaos: the processes' logs are in %s", filepath.Join(svc.data, "logs"))
+	})
 	env := func(k string) string {
 		v := svc.env[k]
 		if v == "" {
@@ -279,7 +294,13 @@ func (c *chaosAD) check(t *testing.T, ctx context.Context, e *e2e, dir string) [
 		}
 		if !found {
 			missing++
-			problems = append(problems, fmt.Sprintf("no mail for alert %s (%s) that the final MO state calls for", k, what))
+			var sinks []string
+			for ek, ef := range effects {
+				if strings.HasPrefix(ek, k[:strings.LastIndexByte(k, '/')+1]) {
+					sinks = append(sinks, ek+" "+string(ef.Status))
+				}
+			}
+			problems = append(problems, fmt.Sprintf("no mail for alert %s (%s) that the final MO state calls for; the sink's alerts of the object: %v", k, what, sinks))
 		}
 	}
 	// Twice: only where a crash explains it — the sink killed between the

@@ -159,7 +159,7 @@ func TestChaos(t *testing.T) {
 	bin := mocdcBinary(t)
 	e := &e2e{t: t, dsn: moDSN, pool: pool, brokers: []string{brokers}, prefix: "chaos", slot: "chaos", dir: dir, bin: bin}
 	fkRulesUsed, fkSection := fkSetup(t, e, "http://"+fkProxy.addr())
-	adn := newChaosAD(t, svc, seed) // chaos_ad_test.go: the AD and notify sinks
+	adn := newChaosAD(t, svc, seed, dir) // chaos_ad_test.go: the AD and notify sinks
 	cfgText := fmt.Sprintf(`store:
   dsn: %s
 kafka:

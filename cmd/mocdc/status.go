@@ -416,7 +416,13 @@ func readAD(ctx context.Context, adm *kadm.Client, kopts []kgo.Opt, c ad.Config,
 		}
 		return o.At, true
 	}
-	return fillLag(ctx, adm, kopts, topics.Objects(), pos, s)
+	// Only the topics the sink follows (ad.Types): records on the others are
+	// never read and are no lag.
+	var followed []string
+	for _, typ := range ad.Types {
+		followed = append(followed, topics.Object(typ))
+	}
+	return fillLag(ctx, adm, kopts, followed, pos, s)
 }
 
 // readFK fills s from the view position the fk sink commits to its state
