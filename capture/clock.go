@@ -98,3 +98,9 @@ func (c *Capture) tick(ctx context.Context, cp *publish.Checkpoint, mk *eventMak
 	c.log.Info("validity ticks published", slog.String("day", string(today)), slog.Int("events", len(recs)), slog.Time("since", after))
 	return nil
 }
+
+// tickDue reports, cheaply, whether a validity boundary has passed since
+// the last tick day: only then does tick read the store.
+func (c *Capture) tickDue(cp *publish.Checkpoint) bool {
+	return *c.cfg.Clock && cp.Tick != "" && string(mo.DateOf(c.now())) > cp.Tick
+}

@@ -60,30 +60,80 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 
 	dec := decode.New()
 	var col build.Collector
-	var batch pending
-	flushCtx := func(ctx context.Context) error {
-		if len(batch.results) == 0 {
-			return nil
-		}
-		if err := c.publishBatch(ctx, mk, cp, &batch); err != nil {
+	var (
+		batch pending
+		// fly is the Kafka transaction being committed while the stream
+		// reads on (pipeline.go); failed is set once one has failed, after
+		// which nothing more is published.
+		fly    *inflight
+		failed error
+		pos    pglogrepl.LSN // the WAL position of the last message
+	)
+	// Kafka transactions run under pctx: it outlives ctx by StopTimeout, so
+	// that on stop what was read is still published.
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer pcancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(StopTimeout, pcancel) })()
+	settle := func() error {
+		f := fly
+		fly = nil
+		if err := c.settle(mk, f); err != nil {
+			failed = err
 			return err
 		}
 		if c.afterCommit != nil {
 			c.afterCommit()
 		}
-		st.Confirm(batch.end)
-		c.metrics.confirmedLSN.Set(float64(batch.end))
-		batch = pending{}
+		st.Confirm(f.end)
+		c.metrics.confirmedLSN.Set(float64(f.end))
 		return nil
 	}
+	waitFly := func() error {
+		if fly == nil {
+			return nil
+		}
+		return settle()
+	}
+	submit := func(ctx context.Context) error {
+		// startBatch fails only before anything is sent or cp moves.
+		f, err := c.startBatch(ctx, pctx, mk, cp, &batch)
+		if err != nil {
+			return err
+		}
+		fly, batch = f, pending{}
+		return nil
+	}
+	// flush publishes everything read so far and waits until it committed.
+	flushCtx := func(ctx context.Context) error {
+		if failed != nil {
+			return failed
+		}
+		if err := waitFly(); err != nil {
+			return err
+		}
+		if len(batch.results) == 0 {
+			return nil
+		}
+		if err := submit(ctx); err != nil {
+			return err
+		}
+		return waitFly()
+	}
 	flush := func() error { return flushCtx(ctx) }
-	// On stop, the transactions read so far are published (within
-	// StopTimeout) and the position reported to the server, so that what
-	// a sink drains afterwards is everything up to the stop.
 	defer func() {
 		if ctx.Err() == nil {
+			// An error: the transaction in flight, if any, is abandoned
+			// (capture restarts from the checkpoint in Kafka), but waited
+			// for, so that nothing uses the Kafka client after stream.
+			pcancel()
+			if fly != nil {
+				<-fly.done.Done()
+			}
 			return
 		}
+		// On stop, the transactions read so far are published (within
+		// StopTimeout) and the position reported to the server, so that
+		// what a sink drains afterwards is everything up to the stop.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopTimeout)
 		defer cancel()
 		n := len(batch.results)
@@ -95,39 +145,80 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		}
 		c.stoppedAt = st.Confirmed()
 	}()
-	// Validity ticks are checked about once a second, between batches, when
-	// no transaction is open: the state they read is then no newer than
-	// what has been published.
+	// Validity ticks are checked about once a second. When a boundary has
+	// passed, everything read is published first and the tick runs with
+	// no transaction open or in flight: the state it reads is then no
+	// newer than what has been published.
 	var lastTick time.Time
 	maybeTick := func() error {
-		if len(batch.results) > 0 || asm.Stats().OpenTxns > 0 || time.Since(lastTick) < time.Second {
+		if time.Since(lastTick) < time.Second || asm.Stats().OpenTxns > 0 {
 			return nil
 		}
 		lastTick = time.Now()
+		if !c.tickDue(cp) {
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
 		return c.tick(ctx, cp, mk)
 	}
+	idle := false // the last read timed out with nothing
 	for {
-		wait := 500 * time.Millisecond
-		if len(batch.results) > 0 {
-			wait = max(0, c.cfg.BatchLinger-time.Since(batch.since))
-		}
-		msg, err := st.Next(ctx, wait)
-		if errors.Is(err, source.ErrIdle) {
-			if err := flush(); err != nil {
+		if fly != nil && fly.done.Err() != nil {
+			if err := settle(); err != nil {
 				return err
 			}
+		}
+		// Near the server's WAL end, a batch closes after BatchLinger
+		// (latency matters); while catching up on a backlog it fills to
+		// BatchEvents (throughput matters), waiting at most a second. A
+		// closed batch is published as soon as the one in flight has
+		// committed; meanwhile it goes on growing (so batches grow with
+		// the commit time), up to BatchEvents, where the stream waits.
+		wait := 500 * time.Millisecond
+		if len(batch.results) > 0 {
+			age := time.Since(batch.since)
+			full := batch.events >= c.cfg.BatchEvents
+			behind := st.ServerEnd() > pos+catchUpDistance
+			ready := full || age >= time.Second || (age >= c.cfg.BatchLinger && (!behind || idle))
+			if ready && full && fly != nil {
+				if err := waitFly(); err != nil {
+					return err
+				}
+			}
+			if ready && fly == nil {
+				if err := submit(ctx); err != nil {
+					return err
+				}
+			} else if fly == nil && !ready {
+				closes := c.cfg.BatchLinger
+				if behind {
+					closes = time.Second
+				}
+				wait = max(0, closes-age)
+			}
+		}
+		if err := maybeTick(); err != nil {
+			return err
+		}
+		var wake context.Context
+		if fly != nil {
+			wake = fly.done
+		}
+		msg, err := st.NextOrWake(ctx, wait, wake)
+		idle = errors.Is(err, source.ErrIdle) && (wake == nil || wake.Err() == nil)
+		if errors.Is(err, source.ErrIdle) {
 			// The server's WAL end is NOT confirmed here: the walsender may
 			// not have decoded up to it yet, and confirming it would skip
 			// transactions on restart. Idle slots advance through the
 			// heartbeat messages below instead.
-			if err := maybeTick(); err != nil {
-				return err
-			}
 			continue
 		}
 		if err != nil {
 			return err
 		}
+		pos = msg.WALStart
 		item, err := asm.Add(msg.WALStart, msg.Data)
 		if err != nil {
 			return fmt.Errorf("assemble at %s: %w", msg.WALStart, err)
@@ -135,13 +226,10 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		if item.Message != nil {
 			// A heartbeat or other non-transactional message. Decoding is
 			// sequential, so every transaction that committed before it has
-			// been received; with nothing pending or open, its position is
-			// safe to confirm.
-			if len(batch.results) == 0 && asm.Stats().OpenTxns == 0 && item.Message.LSN > st.Confirmed() {
+			// been received; with nothing pending, in flight or open, its
+			// position is safe to confirm.
+			if len(batch.results) == 0 && fly == nil && asm.Stats().OpenTxns == 0 && item.Message.LSN > st.Confirmed() {
 				st.Confirm(item.Message.LSN)
-			}
-			if err := maybeTick(); err != nil {
-				return err
 			}
 			continue
 		}
@@ -164,6 +252,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			err := c.publishLarge(ctx, t, dec, cp, mk)
 			t.Close()
 			if err != nil {
+				failed = err
 				return err
 			}
 			c.metrics.spilledTxns.Inc()
@@ -185,19 +274,6 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		c.metrics.spilledBytes.Set(float64(stats.DiskBytes))
 		if spilled {
 			c.metrics.spilledTxns.Inc()
-		}
-		// Near the server's WAL end, batches close after BatchLinger (latency
-		// matters); while catching up on a backlog they fill to BatchEvents
-		// (throughput matters), waiting at most a second.
-		behind := st.ServerEnd() > msg.WALStart+catchUpDistance
-		age := time.Since(batch.since)
-		if batch.events >= c.cfg.BatchEvents || (age >= c.cfg.BatchLinger && !behind) || age >= time.Second {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := maybeTick(); err != nil {
-				return err
-			}
 		}
 	}
 }
@@ -261,27 +337,6 @@ func (c *Capture) isTouch(dec *decode.Decoder, msg []byte, inStream bool) bool {
 		return false
 	}
 	return build.IsTouchTable(rel.Name)
-}
-
-// publishBatch publishes the events of the pending transactions and the
-// checkpoint at their end in one Kafka transaction.
-func (c *Capture) publishBatch(ctx context.Context, mk *eventMaker, cp *publish.Checkpoint, b *pending) error {
-	recs, err := mk.records(ctx, b.results)
-	if err != nil {
-		return err
-	}
-	next := *cp
-	next.LSN = uint64(b.end)
-	start := time.Now()
-	if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: next}); err != nil {
-		mk.discardCounts()
-		return err
-	}
-	mk.commitCounts()
-	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
-	c.metrics.batches.Inc()
-	*cp = next
-	return nil
 }
 
 func (c *Capture) watchLag(ctx context.Context) {

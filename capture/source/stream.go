@@ -106,8 +106,18 @@ var ErrIdle = errors.New("no message")
 // It returns ErrIdle if nothing arrived within wait, so the caller can flush
 // a batch or confirm an idle position.
 func (s *Stream) Next(ctx context.Context, wait time.Duration) (Message, error) {
+	return s.NextOrWake(ctx, wait, nil)
+}
+
+// NextOrWake is Next that also returns ErrIdle as soon as wake (when not
+// nil) is done: capture waits for the next message and for its Kafka
+// commit in flight at the same time. The connection stays usable.
+func (s *Stream) NextOrWake(ctx context.Context, wait time.Duration, wake context.Context) (Message, error) {
 	deadline := time.Now().Add(wait)
 	for {
+		if wake != nil && wake.Err() != nil {
+			return Message{}, ErrIdle
+		}
 		if time.Now().After(s.nextStatus) {
 			if err := s.SendStatus(ctx); err != nil {
 				return Message{}, err
@@ -118,11 +128,19 @@ func (s *Stream) Next(ctx context.Context, wait time.Duration) (Message, error) 
 			until = s.nextStatus
 		}
 		rctx, cancel := context.WithDeadline(ctx, until)
+		unwake := func() bool { return false }
+		if wake != nil {
+			unwake = context.AfterFunc(wake, cancel)
+		}
 		raw, err := s.conn.ReceiveMessage(rctx)
+		unwake()
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return Message{}, ctx.Err()
+			}
+			if wake != nil && wake.Err() != nil && (pgconn.Timeout(err) || errors.Is(err, context.Canceled)) {
+				return Message{}, ErrIdle
 			}
 			if pgconn.Timeout(err) {
 				if time.Now().After(deadline) {
