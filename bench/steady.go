@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,13 +29,14 @@ import (
 // It reports capture's CPU (utime+stime from /proc) per 1,000 MO changes
 // for both, the Kafka transactions per second, and commit→Kafka
 // percentiles of the probe. -profile DIR writes a CPU profile and an
-// execution trace of each capture process there.
+// execution trace of each capture process there; -capture adds capture
+// settings (to compare knobs with one build).
 func benchSteady(ctx context.Context, args []string) error {
 	var (
 		persons, backlog, runs int
 		rates                  string
 		duration, probeEvery   time.Duration
-		profile                string
+		profile, extra         string
 	)
 	if err := flags("steady", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&persons, "persons", 1000, "persons to seed")
@@ -44,6 +46,7 @@ func benchSteady(ctx context.Context, args []string) error {
 		fs.IntVar(&runs, "runs", 3, "repetitions of the backlog and every rate")
 		fs.DurationVar(&probeEvery, "probe-every", 50*time.Millisecond, "how often the probe renames its person")
 		fs.StringVar(&profile, "profile", "", "directory for CPU profiles and traces of the capture processes")
+		fs.StringVar(&extra, "capture", "", "more capture settings, `key: value` pairs split by ';' (e.g. 'batch_linger_max: 20ms')")
 	}); err != nil {
 		return err
 	}
@@ -66,7 +69,13 @@ func benchSteady(ctx context.Context, args []string) error {
 	if _, err := demo.Seed(ctx, l.pool, demo.SeedOptions{Seed: 1, Persons: persons}); err != nil {
 		return err
 	}
-	cfg := l.config("  topics:\n    partitions: 6\n")
+	more := ""
+	for _, kv := range strings.Split(extra, ";") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			more += "  " + kv + "\n"
+		}
+	}
+	cfg := l.config(more + "  topics:\n    partitions: 6\n")
 	start := func(name string) (*child, error) {
 		l.env = nil
 		if profile != "" {
@@ -136,8 +145,8 @@ func benchSteady(ctx context.Context, args []string) error {
 				return err
 			}
 			steadyFigs[rate] = append(steadyFigs[rate], f)
-			fmt.Printf("run %d steady %.0f/s: reached %.0f/s, capture CPU %.2f s per 1,000 changes, %.1f Kafka transactions/s, commit→Kafka p50 %s p99 %s max %s (walsender decoded p50 %s p99 %s)  [%s]\n",
-				run, rate, f.reached, f.cpuPerK, f.txnsPerS, ms(f.p50), ms(f.p99), ms(f.max), ms(f.dec50), ms(f.dec99), load())
+			fmt.Printf("run %d steady %.0f/s: reached %.0f/s, capture CPU %.2f s per 1,000 changes, %.1f Kafka transactions/s (each p50 ≤ %s, p99 ≤ %s), commit→Kafka p50 %s p99 %s max %s (walsender decoded p50 %s p99 %s)  [%s]\n",
+				run, rate, f.reached, f.cpuPerK, f.txnsPerS, ms(f.pub50), ms(f.pub99), ms(f.p50), ms(f.p99), ms(f.max), ms(f.dec50), ms(f.dec99), load())
 		}
 	}
 	med := func(xs []float64) string {
@@ -154,12 +163,13 @@ func benchSteady(ctx context.Context, args []string) error {
 	fmt.Printf("  backlog (%d changes): CPU s per 1,000 MO changes %s\n", backlog, med(backlogCPU))
 	for _, rate := range rs {
 		var cpu, tx []float64
-		var p50, p99, d99 []time.Duration
+		var p50, p99, d99, k99 []time.Duration
 		for _, f := range steadyFigs[rate] {
 			cpu, tx, p50, p99, d99 = append(cpu, f.cpuPerK), append(tx, f.txnsPerS), append(p50, f.p50), append(p99, f.p99), append(d99, f.dec99)
+			k99 = append(k99, f.pub99)
 		}
-		fmt.Printf("  steady %.0f/s: CPU s per 1,000 MO changes %s, Kafka transactions/s %s, commit→Kafka p50 %s, p99 %s; commit→walsender decoded p99 %s\n",
-			rate, med(cpu), med(tx), medD(p50), medD(p99), medD(d99))
+		fmt.Printf("  steady %.0f/s: CPU s per 1,000 MO changes %s, Kafka transactions/s %s (each p99 ≤ %s), commit→Kafka p50 %s, p99 %s; commit→walsender decoded p99 %s\n",
+			rate, med(cpu), med(tx), medD(k99), medD(p50), medD(p99), medD(d99))
 	}
 	return nil
 }
@@ -168,6 +178,7 @@ type steadyResult struct {
 	rate, cpuPerK, txnsPerS float64
 	p50, p99, max           time.Duration
 	dec50, dec99            time.Duration // commit → the walsender decoded it
+	pub50, pub99            time.Duration // one Kafka transaction, bucket upper bounds
 	reached                 float64
 }
 
@@ -230,11 +241,44 @@ func steadyWindow(ctx context.Context, l *lab, p *prober, start func(string) (*c
 	changes := float64(writesOf(st) + int64(p.sent()-first+1))
 	txns := m1.sum("mocdc_capture_kafka_transactions_total", nil) - m0.sum("mocdc_capture_kafka_transactions_total", nil)
 	return steadyResult{
-		rate: rate, reached: float64(writesOf(st)) / elapsed.Seconds(),
+		pub50: bucketQuantile(m0, m1, "mocdc_capture_publish_seconds", 0.5),
+		pub99: bucketQuantile(m0, m1, "mocdc_capture_publish_seconds", 0.99),
+		rate:  rate, reached: float64(writesOf(st)) / elapsed.Seconds(),
 		cpuPerK: cpu / changes * 1000, txnsPerS: txns / elapsed.Seconds(),
 		p50: kw.q(0.5), p99: kw.q(0.99), max: kw.q(1),
 		dec50: sw.q(0.5), dec99: sw.q(0.99),
 	}, nil
+}
+
+// bucketQuantile is the upper bound of the histogram bucket that holds the
+// q quantile of the observations made between scrapes m0 and m1.
+func bucketQuantile(m0, m1 samples, name string, q float64) time.Duration {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for _, s := range m1 {
+		if s.name != name+"_bucket" {
+			continue
+		}
+		le, err := strconv.ParseFloat(s.labels["le"], 64)
+		if err != nil {
+			le = math.Inf(1)
+		}
+		bs = append(bs, bucket{le, s.value - m0.sum(name+"_bucket", map[string]string{"le": s.labels["le"]})})
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0
+	}
+	total := bs[len(bs)-1].n
+	for _, b := range bs {
+		if b.n >= q*total {
+			if math.IsInf(b.le, 1) {
+				return -1
+			}
+			return time.Duration(b.le * float64(time.Second))
+		}
+	}
+	return -1
 }
 
 // procCPU is a process's user+system CPU in seconds.

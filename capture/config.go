@@ -30,6 +30,12 @@ type Config struct {
 	// BatchLinger is how long capture waits for more source transactions
 	// before publishing a batch. Default 20 ms.
 	BatchLinger time.Duration `yaml:"batch_linger"`
+	// BatchLingerMax is how long a batch waits instead while source
+	// transactions come often (the previous batch closed less than twice
+	// this long before the batch began): a steady trickle of small
+	// transactions then shares fewer Kafka transactions, each of which
+	// has a fixed cost. Default 50 ms; equal to BatchLinger turns it off.
+	BatchLingerMax time.Duration `yaml:"batch_linger_max"`
 	// Heartbeat is how often a heartbeat message is written to the MO
 	// store's WAL so an idle slot advances. Default 10 s; negative disables.
 	Heartbeat time.Duration `yaml:"heartbeat"`
@@ -77,6 +83,9 @@ func (c *Config) Defaults() {
 	if c.BatchLinger == 0 {
 		c.BatchLinger = 20 * time.Millisecond
 	}
+	if c.BatchLingerMax == 0 {
+		c.BatchLingerMax = max(50*time.Millisecond, c.BatchLinger)
+	}
 	if c.Heartbeat == 0 {
 		c.Heartbeat = 10 * time.Second
 	}
@@ -116,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchEvents < 1 {
 		errs = append(errs, fmt.Errorf("capture.batch_events %d: at least 1", c.BatchEvents))
+	}
+	if c.BatchLingerMax < c.BatchLinger {
+		errs = append(errs, fmt.Errorf("capture.batch_linger_max %s is below batch_linger %s", c.BatchLingerMax, c.BatchLinger))
 	}
 	if c.SnapshotChunk < 1 {
 		errs = append(errs, fmt.Errorf("capture.snapshot_chunk %d: at least 1", c.SnapshotChunk))

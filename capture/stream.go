@@ -33,6 +33,9 @@ type pending struct {
 	events  int
 	end     pglogrepl.LSN
 	since   time.Time
+	// linger is how long the batch waits near the WAL end: BatchLinger,
+	// or BatchLingerMax while transactions come often.
+	linger time.Duration
 }
 
 // stream tails the slot from cp.LSN and publishes until ctx ends or
@@ -68,6 +71,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		fly    *inflight
 		failed error
 		pos    pglogrepl.LSN // the WAL position of the last message
+		closed time.Time     // when the last batch was closed
 	)
 	// Kafka transactions run under pctx: it outlives ctx by StopTimeout, so
 	// that on stop what was read is still published.
@@ -100,7 +104,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		if err != nil {
 			return err
 		}
-		fly, batch = f, pending{}
+		fly, batch, closed = f, pending{}, time.Now()
 		return nil
 	}
 	// flush publishes everything read so far and waits until it committed.
@@ -170,8 +174,8 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 				return err
 			}
 		}
-		// Near the server's WAL end, a batch closes after BatchLinger
-		// (latency matters); while catching up on a backlog it fills to
+		// Near the server's WAL end, a batch closes after its linger
+		// (latency matters; longer while transactions come often); while catching up on a backlog it fills to
 		// BatchEvents (throughput matters), waiting at most a second. A
 		// closed batch is published as soon as the one in flight has
 		// committed; meanwhile it goes on growing (so batches grow with
@@ -181,7 +185,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 			age := time.Since(batch.since)
 			full := batch.events >= c.cfg.BatchEvents
 			behind := st.ServerEnd() > pos+catchUpDistance
-			ready := full || age >= time.Second || (age >= c.cfg.BatchLinger && (!behind || idle))
+			ready := full || age >= time.Second || (age >= batch.linger && (!behind || idle))
 			if ready && full && fly != nil {
 				if err := waitFly(); err != nil {
 					return err
@@ -192,7 +196,7 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 					return err
 				}
 			} else if fly == nil && !ready {
-				closes := c.cfg.BatchLinger
+				closes := batch.linger
 				if behind {
 					closes = time.Second
 				}
@@ -266,6 +270,10 @@ func (c *Capture) stream(ctx context.Context, repl *pgconn.PgConn, cp *publish.C
 		}
 		if len(batch.results) == 0 {
 			batch.since = time.Now()
+			batch.linger = c.cfg.BatchLinger
+			if batch.since.Sub(closed) < 2*c.cfg.BatchLingerMax {
+				batch.linger = c.cfg.BatchLingerMax
+			}
 		}
 		batch.results = append(batch.results, res)
 		batch.events += len(res.regs) + len(res.reads) + len(res.actors) + len(res.rejected)
