@@ -34,7 +34,7 @@ type Config struct {
 	// transactions come often (the previous batch closed less than twice
 	// this long before the batch began): a steady trickle of small
 	// transactions then shares fewer Kafka transactions, each of which
-	// has a fixed cost. Default 50 ms; equal to BatchLinger turns it off.
+	// has a fixed cost, at the price of latency. Default: BatchLinger (off).
 	BatchLingerMax time.Duration `yaml:"batch_linger_max"`
 	// Heartbeat is how often a heartbeat message is written to the MO
 	// store's WAL so an idle slot advances. Default 10 s; negative disables.
@@ -84,7 +84,7 @@ func (c *Config) Defaults() {
 		c.BatchLinger = 20 * time.Millisecond
 	}
 	if c.BatchLingerMax == 0 {
-		c.BatchLingerMax = max(50*time.Millisecond, c.BatchLinger)
+		c.BatchLingerMax = c.BatchLinger
 	}
 	if c.Heartbeat == 0 {
 		c.Heartbeat = 10 * time.Second
