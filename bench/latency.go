@@ -501,7 +501,9 @@ func writesOf(s demo.ChurnStats) int64 {
 type mirrorDB struct {
 	name, dialect, dsn, group string
 	surname                   func(ctx context.Context, uuid string) (string, error)
-	drop                      func()
+	// offsets reads the target's mocdc_offsets: "topic/partition" → next offset.
+	offsets func(ctx context.Context) (map[string]int64, error)
+	drop    func()
 }
 
 func (t *mirrorDB) sink() string { return "mirror-" + t.name }
@@ -537,6 +539,29 @@ func (l *lab) newMirrorDB(ctx context.Context, name string) (*mirrorDB, error) {
 				conn = nil
 			}
 			return s, err
+		}
+		t.offsets = func(ctx context.Context) (map[string]int64, error) {
+			c, err := pgx.Connect(ctx, t.dsn)
+			if err != nil {
+				return nil, err
+			}
+			defer c.Close(ctx)
+			rows, err := c.Query(ctx, `SELECT topic, partition_no, next_offset FROM mocdc_offsets`)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			out := map[string]int64{}
+			for rows.Next() {
+				var topic string
+				var p int32
+				var n int64
+				if err := rows.Scan(&topic, &p, &n); err != nil {
+					return nil, err
+				}
+				out[fmt.Sprintf("%s/%d", topic, p)] = n
+			}
+			return out, rows.Err()
 		}
 		t.drop = func() {
 			if conn != nil {
@@ -578,6 +603,24 @@ func (l *lab) newMirrorDB(ctx context.Context, name string) (*mirrorDB, error) {
 				return "", nil
 			}
 			return s, err
+		}
+		t.offsets = func(ctx context.Context) (map[string]int64, error) {
+			rows, err := probe.QueryContext(ctx, "SELECT topic, partition_no, next_offset FROM mocdc_offsets")
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			out := map[string]int64{}
+			for rows.Next() {
+				var topic string
+				var p int32
+				var n int64
+				if err := rows.Scan(&topic, &p, &n); err != nil {
+					return nil, err
+				}
+				out[fmt.Sprintf("%s/%d", topic, p)] = n
+			}
+			return out, rows.Err()
 		}
 		t.drop = func() {
 			probe.Close()
@@ -1397,13 +1440,19 @@ func readCPU(own cpuOwners) cpuSample {
 // print the CPU used since from, in cores and in CPU milliseconds per MO
 // change (changes made in the interval).
 func (s cpuSample) print(from cpuSample, changes int64) {
+	s.report(from, "CPU during the churn", changes, "MO change")
+}
+
+// report prints the CPU used since from under title, per unit (n of them
+// in the interval) when n > 0.
+func (s cpuSample) report(from cpuSample, title string, changes int64, unit string) {
 	wall := s.at.Sub(from.at).Seconds()
 	busy := float64((s.total-from.total)-(s.idle-from.idle)) / userHZ
 	per := func(c float64) string {
 		if changes <= 0 {
 			return ""
 		}
-		return fmt.Sprintf("  %5.2f ms per MO change", 1000*c/float64(changes))
+		return fmt.Sprintf("  %5.2f ms per %s", 1000*c/float64(changes), unit)
 	}
 	groups := map[string]float64{}
 	for pid, p := range s.procs {
@@ -1413,7 +1462,7 @@ func (s cpuSample) print(from cpuSample, changes int64) {
 		}
 		groups[p.group] += float64(d) / userHZ
 	}
-	fmt.Printf("CPU during the churn (%.0f s wall, %d cores): machine busy %.2f cores (%.0f %%)\n", wall, nproc(), busy/wall, 100*busy/wall/float64(nproc()))
+	fmt.Printf("%s (%.0f s wall, %d cores): machine busy %.2f cores (%.0f %%)\n", title, wall, nproc(), busy/wall, 100*busy/wall/float64(nproc()))
 	names := make([]string, 0, len(groups))
 	for g := range groups {
 		names = append(names, g)

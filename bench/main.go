@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|steady|kill|view|peer [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench capture|bigtxn|latency|initial|steady|kill|view|peer [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -42,6 +42,8 @@ func main() {
 		err = benchSteady(ctx, os.Args[2:])
 	case "kill":
 		err = benchKill(ctx, os.Args[2:])
+	case "initial":
+		err = benchInitial(ctx, os.Args[2:])
 	case "view":
 		err = benchView(ctx, os.Args[2:])
 	case "peer":
@@ -272,7 +274,11 @@ func (l *lab) waitSnapshot(ctx context.Context, within time.Duration) error {
 		if err == nil && cp != nil && cp.SnapshotDone {
 			return nil
 		}
-		time.Sleep(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	return fmt.Errorf("snapshot not done within %s", within)
 }

@@ -40,33 +40,45 @@ func insertedBy(c *lora.Class) string {
 // Current returns, for the next up to limit objects of class c after uuid
 // after (in uuid order), the registration that was current in the
 // pg_snapshot visible: the latest one whose transaction is visible in it.
-// Objects whose current registration is a delete (Slettet) are skipped but
-// still advance next, the uuid to resume after. A fresh snapshot passes its
-// own pg_current_snapshot(); a resumed one passes the original's, so every
+// Objects whose current registration is a delete (Slettet), or that have no
+// registration visible in it (created later), are skipped but still advance
+// next, the uuid to resume after. A fresh snapshot passes its own
+// pg_current_snapshot(); a resumed one passes the original's, so every
 // chunk describes the same instant.
+//
+// The chunk's objects are taken from the object index first and each one's
+// registrations read by index after: a chunk costs O(limit) whatever the
+// size of the class. (Filtering by visibility first made PostgreSQL sort
+// every registration after the key for each chunk: quadratic in the class,
+// 8 s a chunk late in a 250,000-object class.)
 func Current(ctx context.Context, tx pgx.Tx, c *lora.Class, after string, limit int, visible string) (regs []*Registration, next string, err error) {
 	if after == "" {
 		after = zeroUUID
 	}
 	fk := pgx.Identifier{c.ObjectFK()}.Sanitize()
-	sql := fmt.Sprintf(`SELECT DISTINCT ON (r.%[1]s) r.id, r.%[1]s::text, (r.registrering).livscykluskode::text
-		FROM %[2]s r WHERE r.%[1]s > $1::uuid AND %[3]s
-		ORDER BY r.%[1]s, r.id DESC LIMIT $2`, fk, q(c.RegistreringTable()), visibleIn("("+insertedBy(c)+")"))
+	sql := fmt.Sprintf(`SELECT o.uuid::text, v.id, v.life FROM (
+		SELECT DISTINCT r.%[1]s AS uuid FROM %[2]s r WHERE r.%[1]s > $1::uuid ORDER BY 1 LIMIT $2) o
+	LEFT JOIN LATERAL (
+		SELECT r.id, (r.registrering).livscykluskode::text AS life FROM %[2]s r
+		WHERE r.%[1]s = o.uuid AND %[3]s
+		ORDER BY r.id DESC LIMIT 1) v ON true
+	ORDER BY o.uuid`, fk, q(c.RegistreringTable()), visibleIn("("+insertedBy(c)+")"))
 	rows, err := tx.Query(ctx, sql, after, limit, visible)
 	if err != nil {
 		return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)
 	}
 	var ids []int64
 	for rows.Next() {
-		var id int64
-		var uuid, life string
-		if err := rows.Scan(&id, &uuid, &life); err != nil {
+		var id *int64
+		var uuid string
+		var life *string
+		if err := rows.Scan(&uuid, &id, &life); err != nil {
 			rows.Close()
 			return nil, "", fmt.Errorf("scan %s: %w", c.RegistreringTable(), err)
 		}
 		next = uuid
-		if lora.Lifecycle(life) != lora.Slettet {
-			ids = append(ids, id)
+		if id != nil && (life == nil || lora.Lifecycle(*life) != lora.Slettet) {
+			ids = append(ids, *id)
 		}
 	}
 	if err := rows.Err(); err != nil {

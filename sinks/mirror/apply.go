@@ -72,6 +72,7 @@ func (m *Mirror) Apply(ctx context.Context, b *runner.Batch) error {
 func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 	start := m.now()
 	today := mo.DateOf(start)
+	began := time.Now()
 	s, err := m.begin(ctx)
 	if err != nil {
 		return err
@@ -97,21 +98,31 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		}
 		recs = append(recs, r)
 	}
+	type took struct {
+		name string
+		d    time.Duration
+	}
+	var phases []took
 	phase := func(name string, start time.Time) {
+		d := time.Since(start)
+		phases = append(phases, took{name, d})
 		if s.trace != nil {
-			s.trace("phase "+name, time.Since(start))
+			s.trace("phase "+name, d)
 		}
 	}
+	phase("begin", began)
 	t0 := time.Now()
 	changes, commits, failed := m.decode(recs)
 	phase("decode", t0)
 	if len(failed) > 0 {
 		return &runner.BatchError{Failed: failed}
 	}
+	t0 = time.Now()
 	due, err := m.rollDay(ctx, s, today)
 	if err != nil {
 		return err
 	}
+	phase("day", t0)
 
 	absent := m.inv.absent(stored, b.End, changes)
 	written := map[string]int{}
@@ -168,6 +179,7 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		}
 		phase("write rows", t0)
 	}
+	t0 = time.Now()
 	if err := m.storeOffsets(ctx, s, stored, b.End); err != nil {
 		return err
 	}
@@ -186,7 +198,9 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 			return fmt.Errorf("write kvittering: %w", err)
 		}
 	}
+	phase("offsets", t0)
 	t0 = time.Now()
+	s.statements++
 	if err := s.tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -197,6 +211,10 @@ func (m *Mirror) apply(ctx context.Context, b *runner.Batch) error {
 		m.m.rows.WithLabelValues(t).Add(float64(n))
 	}
 	m.m.recomputed.Add(float64(recomputed))
+	for _, p := range phases {
+		m.m.phase.WithLabelValues(p.name).Add(p.d.Seconds())
+	}
+	m.m.statements.Add(float64(s.statements))
 	visible := m.now()
 	for _, c := range commits {
 		m.m.visible.Observe(max(0, visible.Sub(c).Seconds()))
@@ -293,6 +311,7 @@ func (m *Mirror) parse(r runner.Record) (objKey, *change, time.Time, error) {
 func (m *Mirror) rollDay(ctx context.Context, s *session, today mo.Date) ([]objKey, error) {
 	d := m.d
 	var day string
+	s.statements++
 	err := s.tx.QueryRowContext(ctx, sqlReadMeta(d), "day").Scan(&day)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && day >= string(today)) {
 		return nil, nil

@@ -173,9 +173,14 @@ type session struct {
 	tx   *sql.Tx
 	// trace, when set (benchmarks), receives each statement's duration.
 	trace func(q string, d time.Duration)
+	// statements counts the round trips of the transaction (statements
+	// and bulk loads), for mocdc_sink_mirror_statements_total.
+	statements int
 }
 
+// timed counts a round trip and, when tracing, times it.
 func (s *session) timed(q string) func() {
+	s.statements++
 	if s.trace == nil {
 		return func() {}
 	}

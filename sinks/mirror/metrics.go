@@ -12,6 +12,8 @@ type metrics struct {
 	freshness  prometheus.Gauge
 	rollovers  prometheus.Counter
 	visible    prometheus.Histogram
+	phase      *prometheus.CounterVec
+	statements prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, sink string) *metrics {
@@ -29,5 +31,9 @@ func newMetrics(reg prometheus.Registerer, sink string) *metrics {
 		visible: f.NewHistogram(prometheus.HistogramOpts{Name: "mocdc_sink_mirror_commit_to_visible_seconds", ConstLabels: l,
 			Help:    "Per applied change: from its commit in the MO store to the commit that made its rows visible in the mirror (same clock on one machine; skewed across machines).",
 			Buckets: []float64{.025, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300}}),
+		phase: f.NewCounterVec(prometheus.CounterOpts{Name: "mocdc_sink_mirror_apply_phase_seconds_total", ConstLabels: l,
+			Help: "Wall time of the committed batches' transactions, by step (begin: connect, begin, lock and read the offsets; day, decode, load previous, write state, cascade, derive, write rows, offsets, commit): where an apply's time goes."}, []string{"phase"}),
+		statements: f.NewCounter(prometheus.CounterOpts{Name: "mocdc_sink_mirror_statements_total", ConstLabels: l,
+			Help: "Round trips to the target (statements and bulk loads) of the committed batches."}),
 	}
 }

@@ -194,7 +194,7 @@ func (m *Mirror) begin(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &session{conn: m.conn, tx: tx, trace: m.trace}, nil
+	return &session{conn: m.conn, tx: tx, trace: m.trace, statements: 1}, nil
 }
 
 // dropSession gives the session back after a failure; the next Apply
@@ -234,6 +234,7 @@ func (m *Mirror) lockOffsets(ctx context.Context, s *session, end runner.Offsets
 	if _, err := s.exec(ctx, sqlLockOffsets(m.d, len(parts)), args...); err != nil {
 		return nil, fmt.Errorf("lock offsets: %w", err)
 	}
+	s.statements++
 	rows, err := s.tx.QueryContext(ctx, sqlReadOffsets(m.d, len(parts)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read offsets: %w", err)
