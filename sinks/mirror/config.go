@@ -103,7 +103,9 @@ type Config struct {
 type BatchConfig struct {
 	// MaxRecords per batch. Default 5000.
 	MaxRecords int `yaml:"max_records"`
-	// MaxWait for more records after the first. Default 100ms.
+	// MaxWait for more records after the first was written to Kafka;
+	// records that already waited that long are applied at once.
+	// Default 100ms.
 	MaxWait time.Duration `yaml:"max_wait"`
 }
 

@@ -218,7 +218,8 @@ func (m *Mirror) staged() []*Table {
 }
 
 // lockOffsets locks the offset rows of the batch's partitions for the
-// transaction and returns what they hold. Rows that do not exist yet are
+// transaction and returns what they hold (one round trip where the
+// dialect has SELECT … FOR UPDATE). Rows that do not exist yet are
 // inserted by storeOffsets; two instances racing to insert one fail on the
 // key and retry.
 func (m *Mirror) lockOffsets(ctx context.Context, s *session, end runner.Offsets) (runner.Offsets, error) {
@@ -231,11 +232,15 @@ func (m *Mirror) lockOffsets(ctx context.Context, s *session, end runner.Offsets
 	for _, tp := range parts {
 		args = append(args, tp.Topic, tp.Partition)
 	}
-	if _, err := s.exec(ctx, sqlLockOffsets(m.d, len(parts)), args...); err != nil {
-		return nil, fmt.Errorf("lock offsets: %w", err)
+	q := sqlLockReadOffsets(m.d, len(parts))
+	if q == "" {
+		if _, err := s.exec(ctx, sqlLockOffsets(m.d, len(parts)), args...); err != nil {
+			return nil, fmt.Errorf("lock offsets: %w", err)
+		}
+		q = sqlReadOffsets(m.d, len(parts))
 	}
 	s.statements++
-	rows, err := s.tx.QueryContext(ctx, sqlReadOffsets(m.d, len(parts)), args...)
+	rows, err := s.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read offsets: %w", err)
 	}
@@ -264,6 +269,17 @@ func (m *Mirror) storeOffsets(ctx context.Context, s *session, stored, end runne
 		case n > cur:
 			update = append(update, tp)
 		}
+	}
+	if q := sqlStoreOffsets(m.d, len(update)); q != "" && len(update) > 0 {
+		topics, ps, next := make([]string, len(update)), make([]int32, len(update)), make([]int64, len(update))
+		for i, tp := range update {
+			topics[i], ps[i] = tp.Topic, tp.Partition
+			next[i], _ = end.Get(tp.Topic, tp.Partition)
+		}
+		if _, err := s.exec(ctx, q, storeOffsetsArgs(m.d, topics, ps, next)...); err != nil {
+			return fmt.Errorf("store offsets: %w", err)
+		}
+		update = nil
 	}
 	for _, tp := range update {
 		n, _ := end.Get(tp.Topic, tp.Partition)

@@ -45,6 +45,53 @@ func sqlReadOffsets(d Dialect, n int) string {
 	return q
 }
 
+// sqlLockReadOffsets locks n offset rows and reads them in one round
+// trip (SELECT … FOR UPDATE), on the dialects that have it; "" elsewhere
+// (SQL Server: sqlLockOffsets, then sqlReadOffsets).
+func sqlLockReadOffsets(d Dialect, n int) string {
+	switch d.(type) {
+	case *postgres, *mysql:
+		return sqlReadOffsets(d, n) + " FOR UPDATE"
+	}
+	return ""
+}
+
+// sqlStoreOffsets moves n existing offset rows in one statement, on the
+// dialects that have it; "" elsewhere (one sqlStoreOffset per row). Its
+// arguments are storeOffsetsArgs'.
+func sqlStoreOffsets(d Dialect, n int) string {
+	switch d.(type) {
+	case *postgres:
+		return fmt.Sprintf("UPDATE %s AS o SET %s = v.n FROM unnest($1::varchar[], $2::integer[], $3::bigint[]) AS v(topic, p, n) WHERE o.%s = v.topic AND o.%s = v.p",
+			d.Quote(tOffsets), d.Quote("next_offset"), d.Quote("topic"), d.Quote("partition_no"))
+	case *mysql:
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "UPDATE %s SET %s = CASE", d.Quote(tOffsets), d.Quote("next_offset"))
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&sb, " WHEN %s = ? AND %s = ? THEN ?", d.Quote("topic"), d.Quote("partition_no"))
+		}
+		fmt.Fprintf(&sb, " END WHERE %s", sqlOffsetCond(d, n, 1))
+		return sb.String()
+	}
+	return ""
+}
+
+// storeOffsetsArgs binds sqlStoreOffsets for rows of (topic, partition,
+// next offset).
+func storeOffsetsArgs(d Dialect, topics []string, parts []int32, next []int64) []any {
+	if _, ok := d.(*postgres); ok {
+		return []any{topics, parts, next}
+	}
+	args := make([]any, 0, 5*len(topics))
+	for i := range topics {
+		args = append(args, topics[i], parts[i], next[i])
+	}
+	for i := range topics {
+		args = append(args, topics[i], parts[i])
+	}
+	return args
+}
+
 func sqlStoreOffset(d Dialect) string {
 	return fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s AND %s = %s", d.Quote(tOffsets), d.Quote("next_offset"), d.Param(1),
 		d.Quote("topic"), d.Param(2), d.Quote("partition_no"), d.Param(3))

@@ -16,8 +16,11 @@ type Config struct {
 	// MaxRecords caps a batch. Default 5000.
 	MaxRecords int `yaml:"max_records"`
 	// MaxWait is how long a batch may wait for more records after its
-	// first one arrived. Default 100ms: small batches when idle (low
-	// latency), full ones under load (throughput).
+	// first one was written to Kafka (its timestamp). Default 100ms: small
+	// batches when idle (low latency), full ones under load (throughput).
+	// Records that already waited that long (they arrived while the
+	// previous batch applied) are applied at once with whatever else is
+	// fetched, without waiting again.
 	MaxWait time.Duration `yaml:"max_wait"`
 	// TickInterval is how often a Ticker sink is ticked. Default 30s.
 	TickInterval time.Duration `yaml:"tick_interval"`

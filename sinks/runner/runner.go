@@ -268,22 +268,33 @@ func (r *Runner) stopped() error {
 var errClosed = errors.New("runner: kafka client closed")
 
 // collect polls until MaxRecords records are in hand, or MaxWait passed
-// since the first one arrived. Idle, it returns an empty batch every few
-// seconds so that ticks and rebalances get their turn.
+// since the first one was written to Kafka (its timestamp; never counted
+// from before MaxWait ago nor from after it arrived). Records that waited
+// in Kafka while the previous batch applied are not held back any longer:
+// what is already fetched is taken (up to MaxRecords) and the batch cut, so
+// under load a batch is whatever arrived during the last apply (group
+// commit) instead of that plus MaxWait. Idle, it returns an empty batch
+// every few seconds so that ticks and rebalances get their turn.
 func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 	var recs []Record
 	markers := Offsets{} // past the transaction markers fetched
 	var first time.Time
+	drained := false // the last poll, past the deadline, returned records
 	idle := min(r.cfg.TickInterval, 5*time.Second)
 	for len(recs) < r.cfg.MaxRecords {
 		wait := idle
 		if !first.IsZero() {
 			wait = r.cfg.MaxWait - time.Since(first)
 			if wait <= 0 {
-				break
+				if !drained {
+					break
+				}
+				// Past the deadline: take only what is fetched already.
+				wait = time.Millisecond
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, wait)
+		before := len(recs)
 		fs := r.cl.PollRecords(pctx, r.cfg.MaxRecords-len(recs))
 		cancel()
 		if fs.IsClientClosed() {
@@ -335,11 +346,12 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 		})
 		r.mu.Unlock()
 		if len(recs) > 0 && first.IsZero() {
-			first = time.Now()
+			first = batchStart(recs, time.Now(), r.cfg.MaxWait)
 		}
 		if first.IsZero() {
 			break // idle: hand back control
 		}
+		drained = len(recs) > before && time.Since(first) >= r.cfg.MaxWait
 	}
 	b := NewBatch(recs)
 	for _, tp := range markers.Partitions() {
@@ -349,6 +361,23 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 		}
 	}
 	return b, nil
+}
+
+// batchStart is when a batch whose first records are recs began to wait:
+// the oldest record's Kafka timestamp, but not before MaxWait ago (a
+// backlog, or a producer clock ahead of this one) nor after now (a
+// producer clock behind).
+func batchStart(recs []Record, now time.Time, maxWait time.Duration) time.Time {
+	first := now
+	for _, rec := range recs {
+		if !rec.Time.IsZero() && rec.Time.Before(first) {
+			first = rec.Time
+		}
+	}
+	if earliest := now.Add(-maxWait); first.Before(earliest) {
+		return earliest
+	}
+	return first
 }
 
 // advances reports whether applying b moves an owned partition forward:

@@ -503,6 +503,10 @@ SELECT `topic`, `partition_no`, `next_offset` FROM `mocdc_offsets` WHERE (`topic
 UPDATE `mocdc_offsets` SET `next_offset` = ? WHERE `topic` = ? AND `partition_no` = ?;
 INSERT INTO `mocdc_offsets` (`topic`, `partition_no`, `next_offset`) VALUES (?, ?, ?), (?, ?, ?);
 
+-- offsets: lock and read in one, store in one (2 partitions)
+SELECT `topic`, `partition_no`, `next_offset` FROM `mocdc_offsets` WHERE (`topic` = ? AND `partition_no` = ?) OR (`topic` = ? AND `partition_no` = ?) FOR UPDATE;
+UPDATE `mocdc_offsets` SET `next_offset` = CASE WHEN `topic` = ? AND `partition_no` = ? THEN ? WHEN `topic` = ? AND `partition_no` = ? THEN ? END WHERE (`topic` = ? AND `partition_no` = ?) OR (`topic` = ? AND `partition_no` = ?);
+
 -- offsets at partition assignment
 SELECT `topic`, `partition_no`, `next_offset` FROM `mocdc_offsets`;
 
