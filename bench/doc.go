@@ -3,8 +3,10 @@
 //
 //	go run ./bench capture  [-persons N] [-changes N]   capture rate vs pg_recvlogical on the same WAL
 //	go run ./bench bigtxn   [-persons N]                capture RSS while one huge transaction streams
-//	go run ./bench latency  [-rate R] [-duration D] [-mirrors pg,mysql] [-workers N]
+//	go run ./bench latency  [-rate R] [-duration D] [-mirrors pg,mysql] [-workers N] [-profile DIR]
 //	                                                    end-to-end latency, MO commit to the row visible in a mirror
+//	go run ./bench initial  [-persons 50000] [-churn 20] [-mirrors pg,mysql] [-ledger] [-profile DIR]
+//	                                                    initial load: `mocdc run` from empty Kafka and targets until both mirrors hold the snapshot
 //	go run ./bench steady   [-rates 100,200] [-runs N] [-profile DIR]
 //	                                                    capture CPU per change and commit→Kafka under steady churn vs a backlog
 //	go run ./bench kill     [-rounds N] [-rate R]       crash recovery: a mirror killed with SIGKILL and restarted, with and without instance_id

@@ -51,38 +51,42 @@ func (c *Capture) runSnapshot(ctx context.Context, tx pgx.Tx, cp *publish.Checkp
 			start = i
 		}
 	}
-	for _, class := range lora.Classes[start:] {
-		if p.Class != class.Name {
-			p.Class, p.After = class.Name, ""
+	// The next chunk is read while the last one is published: reading
+	// (the store) and publishing (Kafka) wait on different servers.
+	chunks, stop := c.readChunks(ctx, tx, lora.Classes[start:], p.Class, p.After, p.Visible)
+	defer stop()
+	for ch := range chunks {
+		if ch.err != nil {
+			return ch.err
 		}
-		for {
-			regs, next, err := snapshot.Current(ctx, tx, class, p.After, c.cfg.SnapshotChunk, p.Visible)
+		if p.Class != ch.class.Name {
+			p.Class, p.After = ch.class.Name, ""
+		}
+		if ch.next == "" {
+			continue // the class is done
+		}
+		var recs []*kgo.Record
+		for _, r := range ch.regs {
+			rec, err := c.snapshotRecord(mk, r)
 			if err != nil {
 				return err
 			}
-			if next == "" {
-				break
-			}
-			var recs []*kgo.Record
-			for _, r := range regs {
-				rec, err := c.snapshotRecord(mk, r)
-				if err != nil {
-					return err
-				}
-				recs = append(recs, rec)
-			}
-			p.After = next
-			p.Published += int64(len(regs))
-			if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: *cp}); err != nil {
-				mk.discardCounts()
-				return fmt.Errorf("publish snapshot chunk of %s: %w", class.Name, err)
-			}
-			mk.commitCounts()
-			c.metrics.snapshotObjects.Add(float64(len(regs)))
-			if c.progress != nil {
-				c.progress(class.Name, p.Published)
-			}
+			recs = append(recs, rec)
 		}
+		p.After = ch.next
+		p.Published += int64(len(ch.regs))
+		if err := c.pub.Publish(ctx, publish.Batch{Records: recs, Checkpoint: *cp}); err != nil {
+			mk.discardCounts()
+			return fmt.Errorf("publish snapshot chunk of %s: %w", ch.class.Name, err)
+		}
+		mk.commitCounts()
+		c.metrics.snapshotObjects.Add(float64(len(ch.regs)))
+		if c.progress != nil {
+			c.progress(ch.class.Name, p.Published)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	cp.Snapshot = nil
 	cp.SnapshotDone = true
@@ -91,6 +95,56 @@ func (c *Capture) runSnapshot(ctx context.Context, tx pgx.Tx, cp *publish.Checkp
 	}
 	c.log.Info("initial snapshot published", slog.Int64("objects", p.Published), slog.Duration("took", time.Since(started)))
 	return nil
+}
+
+// snapshotChunk is one chunk of a class read in the snapshot's
+// transaction; next "" ends the class.
+type snapshotChunk struct {
+	class *lora.Class
+	regs  []*snapshot.Registration
+	next  string
+	err   error
+}
+
+// readChunks reads the chunks of classes, in order, from after in the
+// first class (fromClass) on, one chunk ahead of the consumer. The channel
+// closes after the last class, an error (sent as a chunk) or ctx's end;
+// stop ends the reading and waits for it, so that tx is free again.
+func (c *Capture) readChunks(ctx context.Context, tx pgx.Tx, classes []*lora.Class, fromClass, after, visible string) (<-chan snapshotChunk, func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	out := make(chan snapshotChunk, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for _, class := range classes {
+			from := ""
+			if class.Name == fromClass {
+				from = after
+			}
+			for {
+				regs, next, err := snapshot.Current(rctx, tx, class, from, c.cfg.SnapshotChunk, visible)
+				select {
+				case out <- snapshotChunk{class: class, regs: regs, next: next, err: err}:
+				case <-rctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+				if next == "" {
+					break
+				}
+				from = next
+			}
+		}
+	}()
+	return out, func() {
+		cancel()
+		for range out { // unblock a pending send
+		}
+		<-done
+	}
 }
 
 func (c *Capture) snapshotRecord(mk *eventMaker, r *snapshot.Registration) (*kgo.Record, error) {
