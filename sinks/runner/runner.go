@@ -365,8 +365,8 @@ func (r *Runner) collect(ctx context.Context) (*Batch, error) {
 
 // batchStart is when a batch whose first records are recs began to wait:
 // the oldest record's Kafka timestamp, but not before MaxWait ago (a
-// backlog, or a producer clock ahead of this one) nor after now (a
-// producer clock behind).
+// backlog, or a producer whose clock is behind this one's) nor after now
+// (a producer clock ahead).
 func batchStart(recs []Record, now time.Time, maxWait time.Duration) time.Time {
 	first := now
 	for _, rec := range recs {
