@@ -316,3 +316,19 @@ func (d *debezium) logTail(n int) string {
 	b, _ := os.ReadFile(filepath.Join(d.dir, "connect.log"))
 	return tail(string(b), n)
 }
+
+// problems is the last WARN and ERROR lines of the worker's log, for an
+// error message (the log goes with the scenario's directory).
+func (d *debezium) problems() string {
+	b, _ := os.ReadFile(filepath.Join(d.dir, "connect.log"))
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "] WARN ") || strings.Contains(line, "] ERROR ") {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return "; its log has no WARN or ERROR line"
+	}
+	return "; the last WARN/ERROR lines of its log:\n" + strings.Join(out[max(len(out)-10, 0):], "\n")
+}

@@ -939,6 +939,9 @@ func (w *watcher) where() string {
 	case "walsender":
 		return "walsender decoded it"
 	}
+	if strings.Contains(w.name, "topic") { // bench peer's watchers
+		return w.name
+	}
 	return "mirror " + w.name + " (brugere)"
 }
 

@@ -68,7 +68,7 @@ func benchPeer(ctx context.Context, args []string) error {
 		fs.DurationVar(&duration, "duration", 20*time.Second, "how long each steady window runs")
 		fs.IntVar(&runs, "runs", 3, "repetitions of the backlog and every steady window")
 		fs.DurationVar(&probeEvery, "probe-every", 50*time.Millisecond, "how often the probe renames its person")
-		fs.DurationVar(&warmup, "warmup", 10*time.Second, "churn at the first rate before a fresh Debezium worker's windows (its JIT warms up)")
+		fs.DurationVar(&warmup, "warmup", 30*time.Second, "churn at the first rate before a fresh Debezium worker's windows (its JIT warms up)")
 	}); err != nil {
 		return err
 	}
@@ -131,30 +131,38 @@ func benchPeer(ctx context.Context, args []string) error {
 
 	rep := newPeerReport(rs)
 	pr := &peerRun{l: l, jars: jars, p: p, start: start, rep: rep, pub: pub, rates: rs, duration: duration, warmup: warmup, backlog: backlog}
+	done, err := pr.runs(ctx, runs)
+	for _, c := range captures {
+		rep.rss("mocdc", c.halt())
+	}
+	if done > 0 { // what completed, also when a later run failed
+		rep.print(done, persons, backlog, duration)
+	}
+	return err
+}
+
+// runs runs the scenario runs times and returns how many runs completed.
+func (pr *peerRun) runs(ctx context.Context, runs int) (int, error) {
 	for run := 1; run <= runs; run++ {
 		if err := pr.drain(ctx, run); err != nil {
-			return err
+			return run - 1, err
 		}
 		for _, pc := range peerConfigs {
 			if err := pr.steady(ctx, run, pc.name, pc.tag, pc.settings); err != nil {
-				return err
+				return run - 1, err
 			}
 		}
-		for _, rate := range rs {
-			f, err := steadyWindow(ctx, l, p, start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, duration)
+		for _, rate := range pr.rates {
+			f, err := steadyWindow(ctx, pr.l, pr.p, pr.start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, pr.duration)
 			if err != nil {
-				return err
+				return run - 1, err
 			}
-			rep.steady("mocdc", rate, f)
+			pr.rep.steady(mocdcPeer, rate, f)
 			fmt.Printf("run %d mocdc steady %.0f/s: reached %.0f/s, CPU %.2f s per 1,000 changes, commit→Kafka p50 %s p99 %s  [%s]\n",
 				run, rate, f.reached, f.cpuPerK, ms(f.p50), ms(f.p99), load())
 		}
 	}
-	for _, c := range captures {
-		rep.rss("mocdc", c.halt())
-	}
-	rep.print(runs, persons, backlog, duration)
-	return nil
+	return runs, nil
 }
 
 func parseRates(s string) ([]float64, error) {
@@ -329,7 +337,7 @@ func (pr *peerRun) drain(ctx context.Context, run int) error {
 	fmt.Printf("run %d backlog pg_recvlogical: %.0f MO changes/s, CPU %.2f s per 1,000  [%s]\n", run, writes/took, cpu/writes*1000, load())
 
 	// Capture: its slot is where the last capture left it, at or before A.
-	kw := &watcher{name: "mocdc (person topic)", p: p, next: a}
+	kw := &watcher{name: "mocdc's person topic", p: p, next: a}
 	cl, err := l.topicConsumer(l.prefix+".person", kgo.NewOffset().AtEnd())
 	if err != nil {
 		return err
@@ -370,7 +378,7 @@ func (pr *peerRun) drain(ctx context.Context, run int) error {
 	if err := l.createTopic(ctx, dz.topic); err != nil {
 		return err
 	}
-	dw := &watcher{name: dz.name, p: p, next: a}
+	dw := &watcher{name: dz.name + "'s topic", p: p, next: a}
 	dcl, err := l.topicConsumer(dz.topic, kgo.NewOffset().AtStart())
 	if err != nil {
 		return err
@@ -388,10 +396,10 @@ func (pr *peerRun) drain(ctx context.Context, run int) error {
 	alive = func() bool { return !dz.exited() }
 	pid := dz.cmd.Process.Pid
 	if ma, err = waitMark(ctx, dw, a, pid, 5*time.Minute, alive); err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, dz.problems())
 	}
 	if mb, err = waitMark(ctx, dw, b, pid, 20*time.Minute, alive); err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, dz.problems())
 	}
 	d = mb.at.Sub(ma.at).Seconds()
 	rep.backlog(dz.name, writes/d, (mb.cpu-ma.cpu)/writes*1000)
@@ -417,7 +425,7 @@ func (pr *peerRun) steady(ctx context.Context, run int, name, tag string, settin
 	if err := l.createTopic(ctx, dz.topic); err != nil {
 		return err
 	}
-	kw := &watcher{name: dz.name, p: p, next: p.sent() + 1}
+	kw := &watcher{name: dz.name + "'s topic", p: p, next: p.sent() + 1}
 	cl, err := l.topicConsumer(dz.topic, kgo.NewOffset().AtStart())
 	if err != nil {
 		return err
@@ -442,7 +450,7 @@ func (pr *peerRun) steady(ctx context.Context, run int, name, tag string, settin
 			return err
 		}
 		if err := waitResolved(ctx, []*watcher{kw}, p.sent(), 5*time.Minute); err != nil {
-			return err
+			return fmt.Errorf("%w%s", err, dz.problems())
 		}
 		first := p.sent() + 1
 		kw.mu.Lock()
@@ -464,7 +472,11 @@ func (pr *peerRun) steady(ctx context.Context, run int, name, tag string, settin
 		}
 		elapsed := time.Since(t0)
 		if err := waitResolved(ctx, []*watcher{kw}, p.sent(), 5*time.Minute); err != nil {
-			return err
+			// Figures of a window that lost a change would mislead: note
+			// it and go on with the next configuration.
+			rep.fail(fmt.Sprintf("run %d %s at %.0f/s: %v", run, dz.name, rate, err))
+			fmt.Printf("run %d %s steady %.0f/s: FAILED: %v%s\n", run, dz.name, rate, err, dz.problems())
+			return nil
 		}
 		changes := float64(writesOf(st) + int64(p.sent()-first+1))
 		f := steadyResult{rate: rate, reached: float64(writesOf(st)) / elapsed.Seconds(),

@@ -17,7 +17,11 @@ type peerReport struct {
 	windows     map[string]map[float64][]steadyResult
 	peakRSS     map[string]int64 // KiB
 	loadAverage []string
+	failures    []string
 }
+
+// fail notes a window that did not complete (its figures are left out).
+func (r *peerReport) fail(what string) { r.failures = append(r.failures, what) }
 
 const mocdcPeer, recvPeer = "mocdc", "pg_recvlogical"
 
@@ -119,6 +123,9 @@ func (r *peerReport) print(runs, persons, backlog int, d time.Duration) {
 		}
 		return nil
 	}, f0)
+	for _, f := range r.failures {
+		fmt.Printf("\nNOT IN THE TABLE (did not complete): %s\n", f)
+	}
 }
 
 func (r *peerReport) window(rate float64, get func(steadyResult) float64) func(string) []float64 {
