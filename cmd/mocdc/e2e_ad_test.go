@@ -18,27 +18,33 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/deploy/local/testenv"
 	"github.com/os2mo-cdc/mocdc/schema/demo"
 )
 
-// TestADEndToEnd: capture and the AD sink run as processes against real
-// PostgreSQL, Kafka and the local Samba AD DC. Some persons have accounts
-// before (found by CPR); the sink creates the others'. While churn runs
-// (hires, moves, job-function changes, new addresses, IT users relinked,
-// terminations, future-dated changes) the sink is killed with SIGKILL
-// again and again. Afterwards every account equals what the MO store says
-// by SQL (ad_oracle_test.go), no person has two accounts, and a restart —
-// a replay of every topic — changes no account (uSNChanged). Then, without
-// kills, it measures commit→AD latency and writes per MO change.
+// TestADEndToEnd: capture and two instances of the AD sink run as
+// processes against real PostgreSQL, Kafka and the local Samba AD DC. Some
+// persons have accounts before (found by CPR); the sink creates the
+// others'. While churn runs (hires, moves, job-function changes, new
+// addresses, IT users relinked, terminations, future-dated changes) one
+// instance, or both, is killed with SIGKILL again and again and restarted
+// under its instance_id: a static member that takes its persons back at
+// once (checked: well within the session timeout). Afterwards every
+// account equals what the MO store says by SQL (ad_oracle_test.go), no
+// person has two accounts, and a restart of both — a replay of every
+// topic — changes no account (uSNChanged). Then, without kills, it
+// measures commit→AD latency and writes per MO change.
 func TestADEndToEnd(t *testing.T) {
 	e := newE2E(t, 80, "")
 	adEnv := testenv.LocalAD(t)
 	ou := adEnv.NewOU(t, "e2ead")
 	conn := adEnv.Conn(t)
-	// Every fourth person (by uuid) has an account already, under an old
-	// name, found by the CPR in employeeID.
+	// Three persons in four (by uuid) have an account already, under an
+	// old name, found by the CPR in employeeID; the sink creates the
+	// fourth's (and the hires').
 	rows, err := e.pool.Query(context.Background(), `
 		SELECT b.bruger_id::text, u.fornavn, u.efternavn, replace(r.rel_maal_urn, 'urn:dk:cpr:person:', '')
 		FROM actual_state.bruger_registrering b
@@ -63,7 +69,7 @@ func TestADEndToEnd(t *testing.T) {
 	pre := 0
 	tag := strings.TrimPrefix(e.prefix, "t")[:6] // sAMAccountNames are unique domain-wide; other runs share the DC
 	for i, p := range ps {
-		if i%4 != 0 {
+		if i%4 == 0 {
 			continue
 		}
 		req := ldap.NewAddRequest("CN="+ldap.EscapeDN(fmt.Sprintf("%s, %s (%d)", p.sur, p.given, i))+","+ou, nil)
@@ -77,6 +83,7 @@ func TestADEndToEnd(t *testing.T) {
 		pre++
 	}
 
+	const session = 30 * time.Second // far above the static rejoin checked below
 	appendFile(t, e.config, fmt.Sprintf(`ad:
   url: %s
   ca_file: %s
@@ -97,18 +104,27 @@ func TestADEndToEnd(t *testing.T) {
     ou: "%[6]s"
   rate_limit: -1
   retry: {min: 50ms, max: 1s}
-  session_timeout: 6s
-  instance_id: e2e-ad
-`, adEnv.URL, adEnv.CAFile, adEnv.BindDN, adEnv.PasswordFile, adEnv.BaseDN, ou))
-	port := freePort(t)
-	sinkConfig := filepath.Join(e.dir, "ad.yaml")
+  session_timeout: %[7]s
+`, adEnv.URL, adEnv.CAFile, adEnv.BindDN, adEnv.PasswordFile, adEnv.BaseDN, ou, session))
+	// Two instances, each with its own metrics port and the process's
+	// instance_id (the top-level key, as a StatefulSet's ${POD_NAME}).
 	b, _ := os.ReadFile(e.config)
-	if err := os.WriteFile(sinkConfig, append(b, fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%s\n", port)...), 0o600); err != nil {
-		t.Fatal(err)
+	var configs, ports [2]string
+	for i := range configs {
+		ports[i] = freePort(t)
+		configs[i] = filepath.Join(e.dir, fmt.Sprintf("ad-%d.yaml", i))
+		extra := fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%s\ninstance_id: e2e-ad-%d\n", ports[i], i)
+		if err := os.WriteFile(configs[i], append(append([]byte(nil), b...), extra...), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	var sinks [2]*proc
+	start := func(i int) { sinks[i] = e.spawnAs(fmt.Sprintf("sink-%d", i), "sink", "ad", "--config", configs[i]) }
+	logs := func() string { return "sink-0: " + e.tail("sink-0") + "\nsink-1: " + e.tail("sink-1") }
 	e.spawn("capture", "--config", e.config)
 	e.waitSnapshot()
-	sink := e.spawn("sink", "ad", "--config", sinkConfig)
+	start(0)
+	start(1)
 
 	ctx := context.Background()
 	cctx, cancel := context.WithCancel(ctx)
@@ -121,7 +137,7 @@ func TestADEndToEnd(t *testing.T) {
 		}
 	}()
 	rng := rand.New(rand.NewPCG(21, 21))
-	kills := 0
+	kills, both := 0, 0
 	for running := true; running; {
 		select {
 		case <-churned:
@@ -129,47 +145,140 @@ func TestADEndToEnd(t *testing.T) {
 			continue
 		case <-time.After(time.Duration(300+rng.IntN(1200)) * time.Millisecond):
 		}
-		sink.kill()
-		sink = e.spawn("sink", "ad", "--config", sinkConfig)
-		kills++
+		switch i := rng.IntN(4); i {
+		case 0, 1, 2: // one instance; the other goes on
+			i %= 2
+			sinks[i].kill()
+			start(i)
+			kills++
+		default:
+			sinks[0].kill()
+			sinks[1].kill()
+			start(0)
+			start(1)
+			kills += 2
+			both++
+		}
 	}
+	// Static membership: the restarted instances hold their partitions
+	// again without waiting out the dead members' session timeout.
+	e.waitADMembers(t, e.prefix+".ad", []string{"e2e-ad-0", "e2e-ad-1"}, session/2)
 	e.waitCaptured()
-	accounts := e.compareAD(t, conn, ou, pre, 2*time.Minute)
-	t.Logf("%d kills of the sink during churn; %d accounts (%d made before)", kills, len(accounts), pre)
+	accounts := e.compareAD(t, conn, ou, pre, 2*time.Minute, logs)
+	t.Logf("%d kills with SIGKILL during churn (%d of both instances at once); %d accounts (%d made before)", kills, both, len(accounts), pre)
 
 	// A restart reads every topic again and reconciles everyone: nothing
 	// is written, so no account's uSNChanged moves.
-	e.waitADIdle(t, port)
-	sink.kill()
+	for _, p := range ports {
+		e.waitADIdle(t, p, logs)
+	}
+	sinks[0].kill()
+	sinks[1].kill()
 	before := readAccounts(t, conn, ou)
-	sink = e.spawn("sink", "ad", "--config", sinkConfig)
-	e.waitLog(t, "sink", "full resync", countLines(t, filepath.Join(e.dir, "sink.log"), "full resync")+1)
-	e.waitADIdle(t, port)
+	resyncs := [2]int{}
+	for i := range sinks {
+		resyncs[i] = countLines(t, filepath.Join(e.dir, fmt.Sprintf("sink-%d.log", i)), "full resync")
+		start(i)
+	}
+	for i := range sinks {
+		e.waitLog(t, fmt.Sprintf("sink-%d", i), "full resync", resyncs[i]+1)
+		e.waitADIdle(t, ports[i], logs)
+	}
 	after := readAccounts(t, conn, ou)
 	for cpr, a := range before {
 		if after[cpr]["uSNChanged"] != a["uSNChanged"] {
 			t.Errorf("the replay changed %s (%s): uSNChanged %s → %s", a["dn"], cpr, a["uSNChanged"], after[cpr]["uSNChanged"])
 		}
 	}
-	if n := metricSum(t, port, "mocdc_sink_ad_writes_total"); n != 0 {
-		t.Errorf("the replay made %v LDAP writes", n)
+	for _, p := range ports {
+		if n := metricSum(t, p, "mocdc_sink_ad_writes_total"); n != 0 {
+			t.Errorf("the replay made %v LDAP writes", n)
+		}
 	}
 
 	// Measure: churn without kills.
 	marks, _ := e.marks()
-	w0 := metricSum(t, port, "mocdc_sink_ad_writes_total")
 	if _, err := demo.Churn(ctx, e.pool, demo.ChurnOptions{Seed: 22, Rate: 20, MaxChanges: 120, Workers: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.waitCaptured()
-	e.waitADIdle(t, port)
-	e.compareAD(t, conn, ou, pre, time.Minute)
+	for _, p := range ports {
+		e.waitADIdle(t, p, logs)
+	}
+	e.compareAD(t, conn, ou, pre, time.Minute, logs)
 	changes := len(e.regsAfter(marks))
-	writes := metricSum(t, port, "mocdc_sink_ad_writes_total") - w0
-	h := metricFamily(t, port, "mocdc_sink_ad_commit_to_write_seconds")
-	s := metricFamily(t, port, "mocdc_sink_ad_event_to_write_seconds")
-	t.Logf("measured: %d MO registrations caused %.0f LDAP writes (%.2f per MO change); commit→AD written: p50 ≤ %s, p99 ≤ %s over %d writes; of which in the sink (event read → written): p50 ≤ %s, p99 ≤ %s",
+	writes := metricSum(t, ports[0], "mocdc_sink_ad_writes_total") + metricSum(t, ports[1], "mocdc_sink_ad_writes_total")
+	h := mergeHist(metricFamily(t, ports[0], "mocdc_sink_ad_commit_to_write_seconds"), metricFamily(t, ports[1], "mocdc_sink_ad_commit_to_write_seconds"))
+	s := mergeHist(metricFamily(t, ports[0], "mocdc_sink_ad_event_to_write_seconds"), metricFamily(t, ports[1], "mocdc_sink_ad_event_to_write_seconds"))
+	t.Logf("measured (two instances): %d MO registrations caused %.0f LDAP writes (%.2f per MO change); commit→AD written: p50 ≤ %s, p99 ≤ %s over %d writes; of which in the sink (event read → written): p50 ≤ %s, p99 ≤ %s",
 		changes, writes, writes/float64(max(changes, 1)), bucketQuantile(h, 0.5), bucketQuantile(h, 0.99), histCount(h), bucketQuantile(s, 0.5), bucketQuantile(s, 0.99))
+}
+
+// waitADMembers waits until the group's members are exactly the static
+// instances ids, each assigned partitions, and fails after within.
+func (e *e2e) waitADMembers(t *testing.T, group string, ids []string, within time.Duration) {
+	t.Helper()
+	cl, err := kgo.NewClient(e.kafka()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(within)
+	last := ""
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		gs, err := adm.DescribeGroups(ctx, group)
+		cancel()
+		got := map[string]int{}
+		if err == nil {
+			g := gs[group]
+			last = g.State
+			for _, m := range g.Members {
+				if m.InstanceID == nil {
+					continue
+				}
+				if a, ok := m.Assigned.AsConsumer(); ok {
+					for _, tp := range a.Topics {
+						got[*m.InstanceID] += len(tp.Partitions)
+					}
+				}
+			}
+			ok := g.State == "Stable" && len(g.Members) == len(ids)
+			for _, id := range ids {
+				ok = ok && got[id] > 0
+			}
+			if ok {
+				return
+			}
+			last = fmt.Sprintf("%s, members %d, partitions by instance_id %v", g.State, len(g.Members), got)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s: the restarted instances %v do not hold partitions %s after their restart (%s; %v)", group, ids, within, last, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// mergeHist adds two scrapes of one histogram (same buckets).
+func mergeHist(a, b *dto.MetricFamily) *dto.MetricFamily {
+	if a == nil || len(a.Metric) == 0 || a.Metric[0].Histogram == nil {
+		return b
+	}
+	if b == nil || len(b.Metric) == 0 || b.Metric[0].Histogram == nil {
+		return a
+	}
+	ha, hb := a.Metric[0].Histogram, b.Metric[0].Histogram
+	n := ha.GetSampleCount() + hb.GetSampleCount()
+	out := &dto.Histogram{SampleCount: &n}
+	for i, bk := range ha.Bucket {
+		c := bk.GetCumulativeCount()
+		if i < len(hb.Bucket) {
+			c += hb.Bucket[i].GetCumulativeCount()
+		}
+		out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: bk.UpperBound, CumulativeCount: &c})
+	}
+	return &dto.MetricFamily{Metric: []*dto.Metric{{Histogram: out}}}
 }
 
 // readAccounts reads every user of the OU keyed by employeeID (the CPR).
@@ -200,7 +309,7 @@ func readAccounts(t *testing.T, conn *ldap.Conn, ou string) map[string]map[strin
 
 // compareAD waits until AD equals the oracle, then reports every
 // difference; it returns the accounts.
-func (e *e2e) compareAD(t *testing.T, conn *ldap.Conn, ou string, pre int, within time.Duration) map[string]map[string]string {
+func (e *e2e) compareAD(t *testing.T, conn *ldap.Conn, ou string, pre int, within time.Duration, logs func() string) map[string]map[string]string {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -213,7 +322,7 @@ func (e *e2e) compareAD(t *testing.T, conn *ldap.Conn, ou string, pre int, withi
 			if len(diffs) > 20 {
 				diffs = append(diffs[:20], fmt.Sprintf("... and %d more", len(diffs)-20))
 			}
-			t.Errorf("AD differs from the MO store:\n%s\nsink log: %s", strings.Join(diffs, "\n"), e.tail("sink"))
+			t.Errorf("AD differs from the MO store:\n%s\nsink logs: %s", strings.Join(diffs, "\n"), logs())
 			return got
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -282,7 +391,7 @@ func keysOf(m map[string]bool) []string {
 
 // waitADIdle waits until the sink has nothing queued and no lag, three
 // scrapes in a row.
-func (e *e2e) waitADIdle(t *testing.T, port string) {
+func (e *e2e) waitADIdle(t *testing.T, port string, logs func() string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for n := 0; n < 3; {
@@ -295,7 +404,7 @@ func (e *e2e) waitADIdle(t *testing.T, port string) {
 			n = 0
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the AD sink is not idle after 2 minutes: %s", e.tail("sink"))
+			t.Fatalf("the AD sink on :%s is not idle after 2 minutes: %s", port, logs())
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

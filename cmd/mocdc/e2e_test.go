@@ -121,9 +121,12 @@ type proc struct {
 	done chan struct{}
 }
 
-func (e *e2e) spawn(args ...string) *proc {
+func (e *e2e) spawn(args ...string) *proc { return e.spawnAs(args[0], args...) }
+
+// spawnAs starts mocdc with args, logging to <name>.log.
+func (e *e2e) spawnAs(name string, args ...string) *proc {
 	cmd := exec.Command(e.bin, args...)
-	logf, err := os.OpenFile(filepath.Join(e.dir, args[0]+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logf, err := os.OpenFile(filepath.Join(e.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -20,6 +20,11 @@ func newADSink(cfg *Config, log *slog.Logger, reg prometheus.Registerer, dryRun 
 	if dryRun {
 		c.DryRun = true
 	}
+	if c.InstanceID == "" {
+		// The process's instance_id: the sink is a static member of its
+		// group, so a restarted instance takes its persons back at once.
+		c.InstanceID = cfg.InstanceID
+	}
 	log = log.With(slog.String("component", "ad"))
 	return ad.New(c, ad.Deps{
 		KafkaOpts:         kafkaOpts(cfg, log),

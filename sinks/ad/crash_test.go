@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
+	"github.com/os2mo-cdc/mocdc/schema/mo"
 	"github.com/os2mo-cdc/mocdc/sinks/outbox"
 )
 
@@ -102,9 +103,9 @@ func (w *world) crashAt(cfg Config, point string) string {
 
 // TestCreateCrashes: the sink is killed with SIGKILL at every point of a
 // create, one after the other on the same world — after the request is
-// sent, after the intent is committed, after the performing record and
-// before the LDAP add, after the add and before the done record, after
-// the link is published — and then runs to the end. Each person gets
+// sent, after the intent is committed, when the intent is about to be
+// performed (before the LDAP add), after the add and before the done
+// record, after the link is published — and then runs to the end. Each person gets
 // exactly one account, its objectGUID is on the accounts topic and in the
 // outbox's done record, and the outbox holds one create per person.
 func TestCreateCrashes(t *testing.T) {
@@ -113,7 +114,7 @@ func TestCreateCrashes(t *testing.T) {
 	w.seed()
 	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.InstanceID = "crash" + w.tag })
 	adds := 0
-	for _, p := range []string{"request", "intent", "performing", "added", "done"} {
+	for _, p := range []string{"request", "intent", "perform", "added", "done"} {
 		out := w.crashAt(cfg, p)
 		n := strings.Count(out, "msg=\"account created\"")
 		if p == "added" && n == 0 {
@@ -166,5 +167,41 @@ func TestCreateCrashes(t *testing.T) {
 	// it was found, not made again.
 	if n := adds + int(counter(r, "mocdc_sink_ad_writes_total", "kind", "create")); n != 2 {
 		t.Errorf("%d LDAP adds over the killed runs and the last, want 2", n)
+	}
+}
+
+// TestCreateSameName: two persons of one name, both without an account,
+// requested at once (two workers): each gets an account of its own, under
+// different names, linked to it — never one account for both.
+func TestCreateSameName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.produce(mo.Organisation, uOrg, "", "", map[string]any{"user_key": "kommune", "name": "Testkommune"})
+	w.produce(mo.ITSystem, sAD, "", "", map[string]any{"user_key": "Active Directory", "name": "Active Directory"})
+	w.produce(mo.OrgUnit, uR, "2000-01-01", "", map[string]any{"user_key": "R", "name": "Kommune"})
+	for i := 1; i <= 2; i++ {
+		w.produce(mo.Person, person(i), "1980-01-01", "", map[string]any{"given_name": "Jens", "surname": "Hansen", "cpr_number": fmt.Sprintf("010190%04d", i)})
+		w.produce(mo.Engagement, eng(i), "2020-01-01", "", map[string]any{"user_key": "E", "person": person(i), "org_unit": uR})
+	}
+	r := w.start(w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.Workers = 2 }))
+	w.idle(r)
+	as := w.accounts("(givenName=Jens)")
+	if len(as) != 2 {
+		t.Fatalf("%d accounts for the two Jens Hansens, want 2: %v", len(as), keysOf(as))
+	}
+	guids := map[string]bool{}
+	for i := 1; i <= 2; i++ {
+		k := r.s.links.get(person(i))
+		if k == nil || k.State != Created || guids[k.GUID] {
+			t.Fatalf("person %d's link %+v: want created, an account of its own", i, k)
+		}
+		guids[k.GUID] = true
+		found := false
+		for _, a := range as {
+			found = found || strings.EqualFold(a["objectGUID"], k.GUID)
+		}
+		if !found {
+			t.Errorf("person %d is linked to %s, which is not one of the accounts", i, k.GUID)
+		}
 	}
 }

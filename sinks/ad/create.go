@@ -26,8 +26,8 @@ const (
 
 type templateSAM struct{ t *template.Template }
 
-// create requests the account of a person that has none: it chooses the
-// DN and sAMAccountName (free now), renders the attributes and sends them
+// create requests the account of a person that has none: it proposes a few
+// DNs and sAMAccountNames (free now), renders the attributes and sends them
 // to the create outbox (outbox.go), which makes the account once. The
 // reconcile ends without a target; the link the outbox publishes brings
 // the person back (linked). An account the sink created that is gone from
@@ -42,7 +42,7 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 	if err != nil {
 		return nil, err
 	}
-	sam, err := w.freeSAM(d)
+	sams, err := w.freeSAMs(d, proposals)
 	if err != nil {
 		return nil, err
 	}
@@ -50,10 +50,11 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 	if ou == "" {
 		ou = s.cfg.Create.OU
 	}
-	dn, err := w.freeDN(cleanCN(d.Person.Name), ou)
+	dns, err := w.freeDNs(cleanCN(d.Person.Name), ou, proposals)
 	if err != nil {
 		return nil, err
 	}
+	dn, sam := dns[0], sams[0]
 	if !s.cfg.writable(dn) {
 		s.unresolved(ctx, person, "outside_write_ous", "a new account would be created at "+dn+", outside ad.write_ous")
 		return nil, nil
@@ -67,7 +68,7 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 	if err != nil {
 		return nil, err
 	}
-	req := &createRequest{Person: person, DN: dn, SAM: sam, Attrs: map[string][]string{}, Enabled: active, Causes: w.causes}
+	req := &createRequest{Person: person, DNs: dns, SAMs: sams, Attrs: map[string][]string{}, Enabled: active, Causes: w.causes}
 	if it != nil {
 		req.ITUser = it.UUID
 	}
@@ -79,49 +80,62 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 	return nil, s.request(ctx, req)
 }
 
-// freeSAM renders the sAMAccountName rules with N = 1, 2, … until one is
-// free and not forbidden.
-func (w *work) freeSAM(d *Data) (string, error) {
+// proposals is how many free DNs and sAMAccountNames a create request
+// proposes: the outbox takes the first that no other person's create has
+// claimed (two persons of one name requested at once).
+const proposals = 2
+
+// freeSAMs renders the sAMAccountName rules with N = 1, 2, … and returns
+// up to n that are free and not forbidden (at least one, or an error).
+func (w *work) freeSAMs(d *Data, n int) ([]string, error) {
 	forbidden := map[string]bool{}
 	for _, f := range w.s.cfg.Create.Forbidden {
 		forbidden[strings.ToLower(f)] = true
 	}
+	var out []string
+	seen := map[string]bool{}
 	for _, rule := range w.s.sams {
-		for n := 1; n <= 99; n++ {
+		for i := 1; i <= 99 && len(out) < n; i++ {
 			dd := *d
-			dd.N = n
+			dd.N = i
 			var b bytes.Buffer
 			if err := rule.t.Execute(&b, &dd); err != nil {
-				return "", fmt.Errorf("ad.create.sam_account_name: %w", err)
+				return nil, fmt.Errorf("ad.create.sam_account_name: %w", err)
 			}
 			sam := strings.TrimSpace(b.String())
 			if len(sam) > 20 {
 				sam = sam[:20] // AD's limit
 			}
-			if sam == "" || forbidden[strings.ToLower(sam)] {
+			if sam == "" || forbidden[strings.ToLower(sam)] || seen[strings.ToLower(sam)] {
 				continue
 			}
+			seen[strings.ToLower(sam)] = true
 			taken, err := w.dir.samTaken(sam)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if !taken {
-				return sam, nil
+				out = append(out, sam)
 			}
 			if !strings.Contains(rule.t.Root.String(), ".N") {
 				break // the rule has no counter: the next rule
 			}
 		}
 	}
-	return "", fmt.Errorf("no free sAMAccountName for %q: every ad.create.sam_account_name rule is taken", d.Person.Name)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no free sAMAccountName for %q: every ad.create.sam_account_name rule is taken", d.Person.Name)
+	}
+	return out, nil
 }
 
-// freeDN returns CN=name,ou, with " 2", " 3", … while taken.
-func (w *work) freeDN(name, ou string) (string, error) {
+// freeDNs returns up to n free CN=name,ou, with " 2", " 3", … for those
+// taken.
+func (w *work) freeDNs(name, ou string, n int) ([]string, error) {
 	if name == "" {
 		name = "unnamed"
 	}
-	for i := 1; i <= 50; i++ {
+	var out []string
+	for i := 1; i <= 50 && len(out) < n; i++ {
 		cn := name
 		if i > 1 {
 			cn = fmt.Sprintf("%s %d", name, i)
@@ -129,13 +143,16 @@ func (w *work) freeDN(name, ou string) (string, error) {
 		dn := "CN=" + ldap.EscapeDN(cn) + "," + ou
 		a, err := w.dir.byDN(dn)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if a == nil {
-			return dn, nil
+			out = append(out, dn)
 		}
 	}
-	return "", fmt.Errorf("no free CN for %q in %s", name, ou)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no free CN for %q in %s", name, ou)
+	}
+	return out, nil
 }
 
 // deleted handles a person gone from MO: with ad.delete, the account the

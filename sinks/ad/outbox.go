@@ -24,18 +24,22 @@ import (
 //
 //	worker: person has no account ─► create request ─► <prefix>.ad.creates (1 partition)
 //	outbox (one instance: the owner of mo.person partition 0):
-//	   Handle: intend "create/<person>/<n>" with the request's DN, sAMAccountName and
-//	           attributes — intents and the consumed request offsets in ONE transaction
+//	   Handle: intend "create/<person>/<n>" with a DN and sAMAccountName no other
+//	           person's intent claimed — intents, claims and the consumed request
+//	           offsets in ONE transaction
 //	   Perform: look for the intent's account in AD, else LDAP add; read its objectGUID
 //	   done record + Link "created" (objectGUID) on <prefix>.ad.accounts, in ONE transaction
 //
 // A person gets at most one create intent that is not dead (Handle looks at
 // every earlier one), so requests repeated by any number of reconciles or
-// instances make one intent. The intent fixes the DN and sAMAccountName
-// before the add, and Perform, on any attempt after the first (a crash
-// window or a lost answer), first looks for an account with them — AD
-// refuses a second object with either — so no crash makes two accounts.
-
+// instances make one intent. Each intent claims its DN and sAMAccountName
+// in the outbox state, so no two persons' intents share either — two
+// persons of one name requested at once get different names. An object in
+// AD with the intent's DN and sAMAccountName is therefore the intent's
+// own: when AD refuses the add because the DN or sAMAccountName exists,
+// Perform looks for it and records it done. A crash anywhere (before or
+// after the add, before the done record) never makes a second account,
+// and there is no window to count (the performer opens none).
 // CreatesTopic carries create requests to the outbox: <prefix>.ad.creates.
 func CreatesTopic(t event.Topics) string { return prefix(t) + ".ad.creates" }
 
@@ -52,8 +56,12 @@ type createRequest struct {
 	Version int    `json:"version"`
 	Person  string `json:"person"`
 	ITUser  string `json:"ituser,omitempty"`
-	DN      string `json:"dn"`
-	SAM     string `json:"sam_account_name"`
+	// DNs and SAMs are the proposals (free when the request was made, in
+	// order of preference); DN and SAM the names Handle chose (the intent).
+	DNs  []string `json:"dns,omitempty"`
+	SAMs []string `json:"sam_account_names,omitempty"`
+	DN   string   `json:"dn,omitempty"`
+	SAM  string   `json:"sam_account_name,omitempty"`
 	// Attrs are the rendered attributes the account is added with (cn is
 	// in the DN).
 	Attrs   map[string][]string `json:"attributes,omitempty"`
@@ -80,23 +88,49 @@ func createKey(person string, n int) string { return "create/" + person + "/" + 
 func (h *createHandler) Handle(_ context.Context, tx *outbox.Tx, recs []*kgo.Record) error {
 	for _, r := range recs {
 		var req createRequest
-		if err := json.Unmarshal(r.Value, &req); err != nil || req.Person == "" || req.DN == "" || req.SAM == "" {
-			tx.DeadLetter(r, StageAD, fmt.Sprintf("undecodable AD create request (want JSON with person, dn, sam_account_name): %v", err))
+		if err := json.Unmarshal(r.Value, &req); err != nil || req.Person == "" || len(req.DNs) == 0 || len(req.SAMs) == 0 {
+			tx.DeadLetter(r, StageAD, fmt.Sprintf("undecodable AD create request (want JSON with person, dns, sam_account_names): %v", err))
 			continue
 		}
+		key := ""
 		for n := 0; n < maxCreateAttempts; n++ {
-			key := createKey(req.Person, n)
-			e, ok := tx.Effect(key)
+			k := createKey(req.Person, n)
+			e, ok := tx.Effect(k)
 			if !ok {
-				tx.Intend(key, r.Value, append(req.Causes, outbox.SourceOf(r))...)
+				key = k
 				break
 			}
 			if e.Status != outbox.Dead {
 				break // intended, being made or made: never a second
 			}
 		}
+		if key == "" {
+			continue
+		}
+		req.DN, req.SAM = claim(tx, "dn/", req.Person, req.DNs), claim(tx, "sam/", req.Person, req.SAMs)
+		if req.DN == "" || req.SAM == "" {
+			tx.DeadLetter(r, StageAD, "every DN or sAMAccountName this create proposes is claimed by another person's create; the next reconcile of the person proposes others")
+			continue
+		}
+		tx.Put("dn/"+strings.ToLower(req.DN), []byte(req.Person))
+		tx.Put("sam/"+strings.ToLower(req.SAM), []byte(req.Person))
+		b, err := json.Marshal(&req)
+		if err != nil {
+			return err
+		}
+		tx.Intend(key, b, append(req.Causes, outbox.SourceOf(r))...)
 	}
 	return nil
+}
+
+// claim returns the first name no other person's intent claimed.
+func claim(tx *outbox.Tx, kind, person string, names []string) string {
+	for _, n := range names {
+		if owner, ok := tx.Get(kind + strings.ToLower(n)); !ok || string(owner) == person {
+			return n
+		}
+	}
+	return ""
 }
 
 func (h *createHandler) Committed([]*kgo.Record) { h.s.failpoint("intent") }
@@ -134,10 +168,18 @@ func (c *creator) close() {
 
 // Perform makes the account of one intent, or finds it made.
 func (c *creator) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) {
+	return c.PerformWindow(ctx, e, func() error { return nil })
+}
+
+// PerformWindow is Perform without the outbox's performing record: a
+// repeated add finds the account made (AD refuses a second with its DN),
+// so a crash leaves nothing to recover (outbox.WindowPerformer; open is
+// never called).
+func (c *creator) PerformWindow(ctx context.Context, e outbox.Effect, _ func() error) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.s
-	s.failpoint("performing")
+	s.failpoint("perform")
 	var req createRequest
 	if err := json.Unmarshal(e.Payload, &req); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("create intent %s: %w", e.Key, err))
@@ -151,10 +193,6 @@ func (c *creator) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) 
 			return nil, err // retried; the workers stop the sink with the reason
 		}
 		return nil, err
-	}
-	retry := e.Recovered || e.Attempts > 0
-	if a, err := c.made(dir, &req, retry); err != nil || a != nil {
-		return c.result(a, true, err)
 	}
 	add := ldap.NewAddRequest(req.DN, nil)
 	add.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
@@ -180,9 +218,10 @@ func (c *creator) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) 
 			return nil, err
 		}
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) || ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) {
-			// Another performer of this very intent (an instance that was
-			// paused past its session) may have won the race.
-			if a, ferr := c.made(dir, &req, false); ferr != nil || a != nil {
+			// An earlier attempt (before a crash, or whose answer was
+			// lost), or another performer of this very intent (an
+			// instance paused past its session), made it.
+			if a, ferr := c.made(dir, &req); ferr != nil || a != nil {
 				return c.result(a, true, ferr)
 			}
 		}
@@ -201,14 +240,13 @@ func (c *creator) Perform(ctx context.Context, e outbox.Effect) ([]byte, error) 
 	return c.result(a, false, nil)
 }
 
-// made looks for the intent's account: an object at its DN with its
-// sAMAccountName is it; when retrying (an earlier attempt may have added
-// it, and a reconcile may have moved or renamed it since), so is an
-// account with its sAMAccountName anywhere. An object at the DN with
-// another sAMAccountName, or (first attempt) the sAMAccountName taken,
-// is someone else's: a permanent error, and the next request gets a new
-// intent with other names.
-func (c *creator) made(dir *directory, req *createRequest, retry bool) (*account, error) {
+// made looks for the intent's account after AD refused the add: an
+// object at its DN with its sAMAccountName is it (no other intent claims
+// either). An object at the DN with another sAMAccountName, or the
+// sAMAccountName taken at another DN, is someone else's (made outside the
+// sink since the request): a permanent error, and the next request gets a
+// new intent with other names.
+func (c *creator) made(dir *directory, req *createRequest) (*account, error) {
 	a, err := dir.byDN(req.DN)
 	if err != nil {
 		return nil, err
@@ -222,9 +260,6 @@ func (c *creator) made(dir *directory, req *createRequest, retry bool) (*account
 	as, err := dir.search(c.s.cfg.BaseDN, ldap.ScopeWholeSubtree, fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(req.SAM)))
 	if err != nil {
 		return nil, err
-	}
-	if len(as) == 1 && retry {
-		return as[0], nil
 	}
 	if len(as) > 0 {
 		return nil, outbox.Permanent(fmt.Errorf("create of %s: sAMAccountName %s was taken meanwhile (%s)", req.DN, req.SAM, as[0].DN))
