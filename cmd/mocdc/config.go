@@ -33,8 +33,9 @@ type Config struct {
 	Metrics MetricsConfig  `yaml:"metrics"`
 	// InstanceID names this process among the running instances of its
 	// sinks, e.g. instance_id: ${POD_NAME} in a StatefulSet. Set, every
-	// mirror of the process is a static member of its consumer group under
-	// this id: after a crash (kill -9, OOM) the restarted process takes its
+	// mirror of the process, and the AD sink (unless ad.instance_id says
+	// otherwise), is a static member of its consumer group under this id:
+	// after a crash (kill -9, OOM) the restarted process takes its
 	// partitions back at once instead of waiting for the group to time out
 	// the dead member (session_timeout). It must be unique among running
 	// instances and the same across restarts of one; two running instances

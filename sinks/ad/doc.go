@@ -9,7 +9,8 @@
 //	                 └─ touches ─► owners (persons) ─► reconcile.Queue ─────┤
 //	mo.person ─► reconcile.Shard (consumer group: which persons are mine)   │
 //	                                   AD ◄── diff, write only what differs ┘
-//	<prefix>.ad.accounts (compacted): create intents and links (outbox)
+//	no account ─► <prefix>.ad.creates ─► outbox (sinks/outbox) ─► LDAP add
+//	                                       └─► <prefix>.ad.accounts (links, objectGUIDs)
 //
 // Level-triggered (CONVENTIONS 18): an event only says which persons may
 // have changed; each is re-derived whole — find its accounts, render the
@@ -26,15 +27,22 @@
 // search OUs. Missing or ambiguous: no write, counted
 // (mocdc_sink_ad_unresolved_total) and dead-lettered with the reason.
 //
-// Creates go through the accounts topic as an outbox (create.go): the
-// intent (DN, sAMAccountName) is written and acknowledged by Kafka before
-// the LDAP add, and the link with the new objectGUID after it. An intent
-// left by a crash is resolved by looking for its DN or sAMAccountName in
-// AD, and AD refuses a second object with either, so a crash never makes
-// two accounts. The record of the accounts topic is also what a later
-// write-back into MO reads.
+// Creates go through sinks/outbox (outbox.go): a reconcile that finds no
+// account sends a create request; the create outbox, run by the instance
+// that owns partition 0 of mo.person, records one intent per person (with
+// a DN and sAMAccountName no other intent claimed) together with the
+// request offsets in one Kafka transaction, makes the account, and writes
+// the done record and the link with the new objectGUID on the accounts
+// topic in one transaction. A repeated add after a crash finds the account
+// made (AD refuses a second with its DN), so a crash never makes two
+// accounts. The accounts topic is also what a later write-back into MO
+// reads.
 //
-// Delivery: the sink commits no Kafka offsets; its state is AD itself (the
-// diff) plus the accounts topic, both durable. The price is that a restart
+// Instances are static group members under their instance_id (the
+// shard): a killed one restarted takes its persons back at once.
+//
+// Delivery: the sink commits no Kafka offsets for its reconciles; its
+// state is AD itself (the diff) plus the accounts and outbox topics, all
+// durable. The price is that a restart
 // reconciles every person once (reads, no writes).
 package ad

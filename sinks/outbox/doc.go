@@ -58,5 +58,14 @@
 // One Outbox runs per transactional id: it is also the static group member
 // id, so a second instance fences the first (like the ledger builder).
 // Several sinks may each have their own Outbox (own topic, group and
-// transactional id).
+// transactional id). A sink of several instances may run its Outbox in
+// one of them at a time and hand it over (sinks/ad: the instance that owns
+// a partition): Run may be called again after it returned, and the next
+// instance's Run fences the previous one and loads every intent it
+// committed.
+//
+// A Publisher (optional capability of the Performer) adds records to the
+// transaction of an effect's done or dead record — the effect's result for
+// others to read (sinks/ad: the new account's objectGUID), visible exactly
+// when the effect is recorded.
 package outbox

@@ -352,3 +352,62 @@ func TestRetryLaterAndDead(t *testing.T) {
 		t.Errorf("dead-letter topic has %d records, want 1", n)
 	}
 }
+
+// publisher is a recorder that publishes each done or dead effect.
+type publisher struct {
+	*recorder
+	topic string
+}
+
+func (p publisher) Publish(e Effect, result []byte) []*kgo.Record {
+	return []*kgo.Record{{Topic: p.topic, Partition: 0, Key: []byte(e.Key), Value: []byte(string(e.Status) + " " + string(result))}}
+}
+
+// TestPublishAndRunAgain: a Publisher's records appear with the done (or
+// dead) record, one per effect, read_committed; an Outbox whose Run
+// returned runs again from the committed state.
+func TestPublishAndRunAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pub := e.prefix + "pub"
+	testenv.CreateTopics(t, 1, nil, pub)
+	e.produce("a", "effect-1", "b", "effect-dead", "c", "effect-1")
+	rec := newRecorder()
+	rec.fail = func(ef Effect, _ int) error {
+		if ef.Key == "effect-dead" {
+			return Permanent(errors.New("550 no such user"))
+		}
+		return nil
+	}
+	o := e.outbox("g", publisher{rec, pub})
+	stop := start(t, o)
+	waitFor(t, "1 done and 1 dead", func() bool { s := o.Stats(); return s.Done == 1 && s.Dead == 1 })
+	stop()
+
+	e.produce("d", "effect-2")
+	stop = start(t, o) // the same Outbox again
+	waitFor(t, "the new effect done", func() bool { return o.Stats().Done == 2 })
+	stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(e.cl).ListCommittedOffsets(ctx, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	end, _ := ends.Lookup(pub, 0)
+	if err := Scan(ctx, []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, map[string]map[int32][2]int64{pub: {0: {0, end.Offset}}}, func(r *kgo.Record) error {
+		if _, dup := got[string(r.Key)]; dup {
+			t.Errorf("published twice: %s", r.Key)
+		}
+		got[string(r.Key)] = string(r.Value)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"effect-1": "done ok effect-1", "effect-dead": "dead ", "effect-2": "done ok effect-2"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("published %v, want %v", got, want)
+	}
+}
