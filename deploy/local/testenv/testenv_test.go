@@ -210,13 +210,26 @@ func TestKafka(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	topics, err := adm.ListTopics(ctx, topic, dotted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tp := range []string{topic, dotted} {
-		if d, ok := topics[tp]; ok && d.Err == nil {
-			t.Errorf("topic %s still exists after cleanup", tp)
+	// The controller has deleted them when DeleteTopics returns; the
+	// broker's metadata follows a moment later (longer on a loaded
+	// machine), so wait for it — but not for ever.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		topics, err := adm.ListTopics(ctx, topic, dotted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, tp := range []string{topic, dotted} {
+			if d, ok := topics[tp]; ok && d.Err == nil {
+				left = append(left, tp)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("topics %v still exist 30 s after cleanup", left)
+			break
 		}
 	}
 	groups, err := adm.ListGroups(ctx)
