@@ -30,10 +30,12 @@ import (
 // for both, the Kafka transactions per second, and commit→Kafka
 // percentiles of the probe. -profile DIR writes a CPU profile and an
 // execution trace of each capture process there; -capture adds capture
-// settings (to compare knobs with one build).
+// settings (to compare knobs with one build); -gomaxprocs sets the capture
+// processes' GOMAXPROCS.
 func benchSteady(ctx context.Context, args []string) error {
 	var (
 		persons, backlog, runs int
+		procs                  int
 		rates                  string
 		duration, probeEvery   time.Duration
 		profile, extra         string
@@ -46,6 +48,7 @@ func benchSteady(ctx context.Context, args []string) error {
 		fs.IntVar(&runs, "runs", 3, "repetitions of the backlog and every rate")
 		fs.DurationVar(&probeEvery, "probe-every", 50*time.Millisecond, "how often the probe renames its person")
 		fs.StringVar(&profile, "profile", "", "directory for CPU profiles and traces of the capture processes")
+		fs.IntVar(&procs, "gomaxprocs", 0, "GOMAXPROCS of the capture processes (1: as in a container limited to 1 CPU); 0 leaves Go's default")
 		fs.StringVar(&extra, "capture", "", "more capture settings, `key: value` pairs split by ';' (e.g. 'batch_linger_max: 20ms')")
 	}); err != nil {
 		return err
@@ -80,6 +83,9 @@ func benchSteady(ctx context.Context, args []string) error {
 		l.env = nil
 		if profile != "" {
 			l.env = []string{"MOCDC_CPUPROFILE=" + filepath.Join(profile, name+".pprof"), "MOCDC_TRACE=" + filepath.Join(profile, name+".trace")}
+		}
+		if procs > 0 {
+			l.env = append(l.env, "GOMAXPROCS="+strconv.Itoa(procs))
 		}
 		return l.startCapture(cfg)
 	}
