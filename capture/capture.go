@@ -194,6 +194,14 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		// is lost, but the broker log fills with errors. Flush sends at
 		// once, so this adds no latency.
 		kgo.ProducerLinger(time.Second),
+		// A produce refused with a retriable error (CONCURRENT_TRANSACTIONS
+		// when the next transaction starts while the broker still writes
+		// the previous one's markers) is retried after a metadata refresh,
+		// and franz-go refreshes at most once per MetadataMinAge (default
+		// 5 s): a second refusal stalled publishing for 5 s (the traces of
+		// bench steady). Capture's one client asks little metadata
+		// otherwise.
+		kgo.MetadataMinAge(100*time.Millisecond),
 	)...)
 	if err != nil {
 		return &permanentError{fmt.Errorf("kafka client: %w", err)}
