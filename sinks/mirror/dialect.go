@@ -91,6 +91,14 @@ type Dialect interface {
 	Check(ctx context.Context, db *sql.DB) (warnings []string, err error)
 }
 
+// pipeliner is a Dialect that can send a flush's steps — statements and
+// loads — in one round trip. Pipeline returns done false, having sent
+// nothing, when it leaves these steps to the plain path (e.g. loads too big
+// for anything but the bulk protocol).
+type pipeliner interface {
+	Pipeline(ctx context.Context, s *session, ops []op) (done bool, err error)
+}
+
 // ErrorClass is what an error from the target means for delivery.
 type ErrorClass int
 

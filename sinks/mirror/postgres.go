@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -163,6 +165,119 @@ func (d *postgres) copyInto(ctx context.Context, s *session, table string, t *Ta
 		}
 		return nil
 	})
+}
+
+// pipelineRows is the most rows a flush sends pipelined; bigger ones
+// (initial loads) go through COPY, faster per row.
+const pipelineRows = 2000
+
+var _ pipeliner = (*postgres)(nil)
+
+// Pipeline sends ops in one round trip (a pgx batch on the session's
+// connection, inside its transaction): statements as they are, loads as
+// INSERT … SELECT FROM unnest of one text array per column (insertUnnest).
+// The statements are the same for every batch, so the server keeps them
+// prepared.
+func (d *postgres) Pipeline(ctx context.Context, s *session, ops []op) (bool, error) {
+	n := 0
+	for _, o := range ops {
+		n += len(o.rows)
+	}
+	if n > pipelineRows {
+		return false, nil
+	}
+	defer s.timed(fmt.Sprintf("PIPELINE %d steps, %d rows", len(ops), n))()
+	b := &pgx.Batch{}
+	qs := make([]string, len(ops))
+	for i, o := range ops {
+		if o.load == nil {
+			qs[i] = o.sql
+			b.Queue(o.sql)
+			continue
+		}
+		table := "mocdc_stg_" + o.load.Name
+		if o.into {
+			table = o.load.Name
+		}
+		qs[i] = d.insertUnnest(table, o.load)
+		b.Queue(qs[i], unnestArgs(o.load, o.rows)...)
+	}
+	return true, s.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: driver connection is %T, want pgx", dc)
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		var first error
+		for i, o := range ops {
+			if _, err := br.Exec(); err != nil {
+				first = fmt.Errorf("write %s: %w\n\tin: %s", o.table, err, abbreviate(qs[i]))
+				break
+			}
+		}
+		if err := br.Close(); first == nil && err != nil {
+			first = fmt.Errorf("write: %w", err)
+		}
+		return first
+	})
+}
+
+// insertUnnest inserts t's columns into table from one text array
+// parameter per column, cast to the column's type (a string too long for
+// its column fails as it does in COPY).
+func (d *postgres) insertUnnest(table string, t *Table) string {
+	sel := make([]string, len(t.Columns))
+	arrays := make([]string, len(t.Columns))
+	aliases := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		aliases[i] = fmt.Sprintf("c%d", i+1)
+		arrays[i] = fmt.Sprintf("$%d::text[]", i+1)
+		sel[i] = "u." + aliases[i]
+		switch c.Kind {
+		case Int:
+			sel[i] += "::integer"
+		case BigInt:
+			sel[i] += "::bigint"
+		case Bool:
+			sel[i] += "::boolean"
+		case Time:
+			sel[i] += "::timestamp"
+		}
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM unnest(%s) AS u(%s)",
+		d.Quote(table), list(d, "", t.ColumnNames()), strings.Join(sel, ", "), strings.Join(arrays, ", "), strings.Join(aliases, ", "))
+}
+
+// unnestArgs are insertUnnest's arguments for rows: per column, the
+// values as text (NULL for nil).
+func unnestArgs(t *Table, rows [][]any) []any {
+	out := make([]any, len(t.Columns))
+	for i := range t.Columns {
+		col := make([]pgtype.Text, len(rows))
+		for j, r := range rows {
+			col[j] = textOf(r[i])
+		}
+		out[i] = col
+	}
+	return out
+}
+
+func textOf(v any) pgtype.Text {
+	switch x := v.(type) {
+	case nil:
+		return pgtype.Text{}
+	case string:
+		return pgtype.Text{String: x, Valid: true}
+	case bool:
+		return pgtype.Text{String: strconv.FormatBool(x), Valid: true}
+	case int64:
+		return pgtype.Text{String: strconv.FormatInt(x, 10), Valid: true}
+	case int:
+		return pgtype.Text{String: strconv.Itoa(x), Valid: true}
+	case int32:
+		return pgtype.Text{String: strconv.FormatInt(int64(x), 10), Valid: true}
+	}
+	return pgtype.Text{String: fmt.Sprint(v), Valid: true}
 }
 
 func (d *postgres) DeleteVanished(t *Table) string {

@@ -77,10 +77,21 @@ func (m *Mirror) check(writes []*tableWrite, changes map[objKey]*change) error {
 // upserted. Owners that had no rows before (objects new to the mirror)
 // are not listed: nothing of theirs can vanish or be updated.
 //
-// The statements without parameters (clearing staging, delete, merge) are
-// sent together, one round trip between two bulk loads: a small batch is
-// mostly round trips, and each waits for a CPU on a busy machine.
+// A small batch is mostly round trips, and each waits for a CPU on a busy
+// machine: a dialect that can (PostgreSQL) sends the whole flush, loads
+// included, in one round trip (pipeliner); the others send the statements
+// without parameters (clearing staging, delete, merge) together, one round
+// trip between two bulk loads.
 func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, written map[string]int) error {
+	ops := m.flushOps(writes, written)
+	if len(ops) == 0 {
+		return nil
+	}
+	if p, ok := m.d.(pipeliner); ok {
+		if done, err := p.Pipeline(ctx, s, ops); done {
+			return err
+		}
+	}
 	var pending []string
 	var tables []string
 	send := func() error {
@@ -94,18 +105,46 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		}
 		return nil
 	}
-	queue := func(table string, qs ...string) {
-		pending = append(pending, qs...)
-		tables = append(tables, table)
-	}
-	load := func(t *Table, rows [][]any, into bool) error {
+	for _, o := range ops {
+		if o.load == nil {
+			pending = append(pending, o.sql)
+			tables = append(tables, o.table)
+			continue
+		}
 		if err := send(); err != nil {
 			return err
 		}
-		if into {
-			return m.loadInto(ctx, s, t, rows)
+		var err error
+		if o.into {
+			err = m.loadInto(ctx, s, o.load, o.rows)
+		} else {
+			err = m.load(ctx, s, o.load, o.rows)
 		}
-		return m.load(ctx, s, t, rows)
+		if err != nil {
+			return err
+		}
+	}
+	return send()
+}
+
+// op is one step of a flush: a statement without parameters, or a bulk
+// load of rows into a table's staging (into: the table itself).
+type op struct {
+	table string // for errors
+	sql   string
+	load  *Table
+	into  bool
+	rows  [][]any
+}
+
+// flushOps lists the steps of a flush, in order, and counts the rows it
+// writes.
+func (m *Mirror) flushOps(writes []*tableWrite, written map[string]int) []op {
+	var ops []op
+	stmt := func(table string, qs ...string) {
+		for _, q := range qs {
+			ops = append(ops, op{table: table, sql: q})
+		}
 	}
 	var keys [][]any
 	for _, w := range writes {
@@ -114,10 +153,8 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		}
 	}
 	if len(keys) > 0 {
-		queue(keysTable.Name, m.d.ClearStaging(keysTable)...)
-		if err := load(keysTable, keys, false); err != nil {
-			return err
-		}
+		stmt(keysTable.Name, m.d.ClearStaging(keysTable)...)
+		ops = append(ops, op{table: keysTable.Name, load: keysTable, rows: keys})
 	}
 	for _, w := range writes {
 		if len(w.owners) == 0 && len(w.rows) == 0 {
@@ -125,20 +162,16 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		}
 		if len(w.owners) == 0 && !m.stagedOnly {
 			// Only new owners: their rows go straight in.
-			if err := load(w.t, w.rows, true); err != nil {
-				return err
-			}
+			ops = append(ops, op{table: w.t.Name, load: w.t, into: true, rows: w.rows})
 			written[w.t.Name] += len(w.rows)
 			continue
 		}
-		queue(w.t.Name, m.d.ClearStaging(w.t)...)
+		stmt(w.t.Name, m.d.ClearStaging(w.t)...)
 		if len(w.rows) > 0 {
-			if err := load(w.t, w.rows, false); err != nil {
-				return err
-			}
+			ops = append(ops, op{table: w.t.Name, load: w.t, rows: w.rows})
 		}
 		if len(w.owners) > 0 {
-			queue(w.t.Name, m.d.DeleteVanished(w.t))
+			stmt(w.t.Name, m.d.DeleteVanished(w.t))
 		}
 		if len(w.rows) == 0 {
 			continue
@@ -147,12 +180,12 @@ func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, wr
 		// The update also runs for new owners once a direct load met a
 		// row that should not exist (stagedOnly): the staged row wins.
 		if update != "" && (len(w.owners) > 0 || m.stagedOnly) {
-			queue(w.t.Name, update)
+			stmt(w.t.Name, update)
 		}
-		queue(w.t.Name, insert)
+		stmt(w.t.Name, insert)
 		written[w.t.Name] += len(w.rows)
 	}
-	return send()
+	return ops
 }
 
 func (m *Mirror) execAll(ctx context.Context, s *session, qs []string) error {
