@@ -222,6 +222,48 @@ func (d *postgres) Pipeline(ctx context.Context, s *session, ops []op) (bool, er
 	})
 }
 
+// pipelineQueries runs the reads qs in one round trip (a pgx batch on the
+// session's connection, inside its transaction).
+func pipelineQueries(ctx context.Context, s *session, qs []stateQuery) error {
+	defer s.timed(fmt.Sprintf("PIPELINE %d reads", len(qs)))()
+	b := &pgx.Batch{}
+	for _, q := range qs {
+		b.Queue(q.q, q.args...)
+	}
+	return s.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: driver connection is %T, want pgx", dc)
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		var first error
+		for _, q := range qs {
+			if err := readAll(br, q); err != nil {
+				first = fmt.Errorf("%s: %w\n\tin: %s", q.what, err, abbreviate(q.q))
+				break
+			}
+		}
+		if err := br.Close(); first == nil && err != nil {
+			first = err
+		}
+		return first
+	})
+}
+
+func readAll(br pgx.BatchResults, q stateQuery) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := q.row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // insertUnnest inserts t's columns into table from one text array
 // parameter per column, cast to the column's type (a string too long for
 // its column fails as it does in COPY).

@@ -79,25 +79,47 @@ func (st *state) load(ctx context.Context, keys []objKey) error {
 		byType[k.typ] = append(byType[k.typ], k.uuid)
 	}
 	d := st.d
+	var qs []stateQuery
 	for typ, uuids := range byType {
 		for _, part := range chunks(uuids, chunkSize) {
-			q := sqlLoadObjects(d, len(part))
-			args := append([]any{string(typ)}, d.ListArgs(part)...)
-			if err := st.query(ctx, q, args, func(scan func(...any) error) error {
-				var uuid, raw string
-				if err := scan(&uuid, &raw); err != nil {
-					return err
-				}
-				o, err := decodeState(raw)
-				if err != nil {
-					return fmt.Errorf("stored state of %s %s cannot be read (rebuild the mirror): %w", typ, uuid, err)
-				}
-				k := objKey{typ, uuid}
-				st.objs[k], st.raw[k] = o, raw
-				return nil
-			}); err != nil {
-				return fmt.Errorf("load %s objects: %w", typ, err)
-			}
+			qs = append(qs, stateQuery{q: sqlLoadObjects(d, len(part)), args: append([]any{string(typ)}, d.ListArgs(part)...),
+				what: fmt.Sprintf("load %s objects", typ), row: func(scan func(...any) error) error {
+					var uuid, raw string
+					if err := scan(&uuid, &raw); err != nil {
+						return err
+					}
+					o, err := decodeState(raw)
+					if err != nil {
+						return fmt.Errorf("stored state of %s %s cannot be read (rebuild the mirror): %w", typ, uuid, err)
+					}
+					k := objKey{typ, uuid}
+					st.objs[k], st.raw[k] = o, raw
+					return nil
+				}})
+		}
+	}
+	return st.queryAll(ctx, qs)
+}
+
+// stateQuery is one read of the state tables; row receives each row.
+type stateQuery struct {
+	q, what string
+	args    []any
+	row     func(scan func(...any) error) error
+}
+
+// queryAll runs qs, in one round trip where the dialect pipelines
+// (PostgreSQL), else one after the other.
+func (st *state) queryAll(ctx context.Context, qs []stateQuery) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	if _, ok := st.d.(*postgres); ok && len(qs) > 1 {
+		return pipelineQueries(ctx, st.s, qs)
+	}
+	for _, q := range qs {
+		if err := st.query(ctx, q.q, q.args, q.row); err != nil {
+			return fmt.Errorf("%s: %w", q.what, err)
 		}
 	}
 	return nil
