@@ -176,47 +176,26 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	c.metrics.active.Set(1)
 	c.log.Info("capture active", slog.String("slot", c.cfg.Slot))
 
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, c.kopts...),
-		kgo.TransactionalID("mocdc-capture-"+c.cfg.Slot),
-		kgo.TransactionTimeout(60*time.Second),
-		kgo.RecordRetries(10),
-		kgo.ProducerBatchMaxBytes(4<<20),
-		kgo.MaxBufferedRecords(100000),
-		// Publish produces a whole batch, then flushes: the linger only
-		// keeps the first records of a partition from leaving alone, ahead
-		// of the rest, so each partition gets one record batch per Kafka
-		// transaction. With two, the second is pipelined behind the first;
-		// when the first is refused with CONCURRENT_TRANSACTIONS (the
-		// previous transaction is still completing on the broker) and
-		// retried, the second arrives at a broker that holds no state for
-		// the new epoch and is rejected with OutOfOrderSequenceException,
-		// which the broker logs at ERROR. franz-go resends it, so nothing
-		// is lost, but the broker log fills with errors. Flush sends at
-		// once, so this adds no latency.
-		kgo.ProducerLinger(time.Second),
-		// A produce refused with a retriable error (CONCURRENT_TRANSACTIONS
-		// when the next transaction starts while the broker still writes
-		// the previous one's markers) is retried after a metadata refresh,
-		// and franz-go refreshes at most once per MetadataMinAge (default
-		// 5 s): a second refusal stalled publishing for 5 s (the traces of
-		// bench steady). Capture's one client asks little metadata
-		// otherwise.
-		kgo.MetadataMinAge(100*time.Millisecond),
-	)...)
-	if err != nil {
-		return &permanentError{fmt.Errorf("kafka client: %w", err)}
+	cls := make([]*kgo.Client, c.cfg.KafkaProducers)
+	for i := range cls {
+		cl, err := c.producer(TransactionalID(c.cfg.Slot, i))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		cls[i] = cl
 	}
-	defer cl.Close()
+	cl := cls[0]
 	if err := pingKafka(ctx, cl); err != nil {
 		return err
 	}
 	if err := publish.EnsureTopics(ctx, kadm.NewClient(cl), c.topics, c.cfg.Topics); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	c.pub = publish.New(cl, c.topics.Checkpoint())
+	c.pub = publish.New(c.topics.Checkpoint(), cls...)
 	// Fence a predecessor that died inside a Kafka transaction before
 	// reading the checkpoint.
-	if err := c.pub.Publish(ctx, publish.Batch{Checkpoint: publish.Checkpoint{Slot: "_fence/" + c.cfg.Slot}}); err != nil {
+	if err := c.pub.Fence(ctx, publish.Checkpoint{Slot: "_fence/" + c.cfg.Slot}); err != nil {
 		return fmt.Errorf("kafka transactions: %w", err)
 	}
 	cp, err := publish.ReadCheckpoint(ctx, c.kopts, c.topics.Checkpoint(), c.cfg.Slot)
@@ -326,6 +305,49 @@ func (c *Capture) runOnce(ctx context.Context) error {
 		}
 	}
 	return c.stream(ctx, repl, cp, mk)
+}
+
+// TransactionalID is the Kafka transactional id of capture's i-th producer
+// (from 0) on slot: mocdc-capture-<slot>, then mocdc-capture-<slot>-2, …
+func TransactionalID(slot string, i int) string {
+	if i == 0 {
+		return "mocdc-capture-" + slot
+	}
+	return fmt.Sprintf("mocdc-capture-%s-%d", slot, i+1)
+}
+
+// producer is one transactional Kafka client of capture.
+func (c *Capture) producer(id string) (*kgo.Client, error) {
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, c.kopts...),
+		kgo.TransactionalID(id),
+		kgo.TransactionTimeout(60*time.Second),
+		kgo.RecordRetries(10),
+		kgo.ProducerBatchMaxBytes(4<<20),
+		kgo.MaxBufferedRecords(100000),
+		// Publish produces a whole batch, then flushes: the linger only
+		// keeps the first records of a partition from leaving alone, ahead
+		// of the rest, so each partition gets one record batch per Kafka
+		// transaction. With two, the second is pipelined behind the first;
+		// when the first is refused with CONCURRENT_TRANSACTIONS (the
+		// previous transaction is still completing on the broker) and
+		// retried, the second arrives at a broker that holds no state for
+		// the new epoch and is rejected with OutOfOrderSequenceException,
+		// which the broker logs at ERROR. franz-go resends it, so nothing
+		// is lost, but the broker log fills with errors. Flush sends at
+		// once, so this adds no latency.
+		kgo.ProducerLinger(time.Second),
+		// A produce refused with a retriable error (CONCURRENT_TRANSACTIONS
+		// when the next transaction starts while the broker still writes
+		// the previous one's markers) is retried after a metadata refresh,
+		// and franz-go refreshes at most once per MetadataMinAge (default
+		// 5 s): a second refusal stalled publishing for 5 s (the traces of
+		// bench steady). Capture's clients ask little metadata otherwise.
+		kgo.MetadataMinAge(100*time.Millisecond),
+	)...)
+	if err != nil {
+		return nil, &permanentError{fmt.Errorf("kafka client: %w", err)}
+	}
+	return cl, nil
 }
 
 // snapshot runs the initial snapshot in a REPEATABLE READ transaction: on

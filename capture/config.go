@@ -45,6 +45,13 @@ type Config struct {
 	// VersionCache is how many object versions are kept in memory to list
 	// changed fields without reading the store. Default 20000.
 	VersionCache int `yaml:"version_cache"`
+	// KafkaProducers is how many transactional producers take the Kafka
+	// transactions in turn (publish.Publisher): with 2, a transaction need
+	// not wait until the broker has finished writing the previous one's
+	// markers, which a loaded broker takes long for. Each has its own
+	// transactional id (TransactionalID), which the Kafka ACLs must allow.
+	// Default 1; at most 4.
+	KafkaProducers int `yaml:"kafka_producers"`
 	// LockID is the PostgreSQL advisory lock that lets only one capture per
 	// slot run; others wait as standbys. Default derived from Slot.
 	LockID int64 `yaml:"lock_id"`
@@ -92,6 +99,9 @@ func (c *Config) Defaults() {
 	if c.SnapshotChunk == 0 {
 		c.SnapshotChunk = 1000
 	}
+	if c.KafkaProducers == 0 {
+		c.KafkaProducers = 1
+	}
 	if c.VersionCache == 0 {
 		c.VersionCache = 20000
 	}
@@ -128,6 +138,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchLingerMax < c.BatchLinger {
 		errs = append(errs, fmt.Errorf("capture.batch_linger_max %s is below batch_linger %s", c.BatchLingerMax, c.BatchLinger))
+	}
+	if c.KafkaProducers < 1 || c.KafkaProducers > 4 {
+		errs = append(errs, fmt.Errorf("capture.kafka_producers %d: 1 to 4", c.KafkaProducers))
 	}
 	if c.SnapshotChunk < 1 {
 		errs = append(errs, fmt.Errorf("capture.snapshot_chunk %d: at least 1", c.SnapshotChunk))

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,14 +15,21 @@ import (
 )
 
 // TestCapturePipelinesSlowCommits: every Kafka commit is slow (franz-go's
-// kfake cluster holds each EndTxn 150 ms) and every 4th is refused after
-// the hold. Capture goes on reading and collecting source transactions
+// kfake cluster holds each EndTxn 150 ms) and, once the snapshot is out, every
+// 5th is refused after the hold. Capture goes on reading and collecting source transactions
 // while a commit is held (the pipeline), yet confirms to PostgreSQL only
 // what Kafka committed and publishes nothing after a refused commit: a
 // position confirmed too early would make the restart skip the refused
 // batch's changes, and an early next batch would publish them out of
-// order. Every change arrives once, in order.
+// order. Every change arrives once, in order — with one transactional
+// producer and with two taking the transactions in turn.
 func TestCapturePipelinesSlowCommits(t *testing.T) {
+	for _, producers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("producers=%d", producers), func(t *testing.T) { pipelineSlowCommits(t, producers) })
+	}
+}
+
+func pipelineSlowCommits(t *testing.T, producers int) {
 	e := newEnv(t)
 	e.seed(30)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
@@ -33,6 +41,7 @@ func TestCapturePipelinesSlowCommits(t *testing.T) {
 
 	var c *Capture
 	var ready atomic.Bool // c is set
+	var armed atomic.Bool // the snapshot is out: refuse commits from now on
 	var commits, refused, readWhileHeld atomic.Int64
 	cluster.ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		cluster.KeepControl()
@@ -44,7 +53,7 @@ func TestCapturePipelinesSlowCommits(t *testing.T) {
 		if ready.Load() && counter(c.metrics.txns) > before {
 			readWhileHeld.Add(1)
 		}
-		if r := req.(*kmsg.EndTxnRequest); r.Commit && commits.Add(1)%4 == 0 {
+		if r := req.(*kmsg.EndTxnRequest); r.Commit && armed.Load() && commits.Add(1)%5 == 0 {
 			refused.Add(1)
 			resp := r.ResponseKind().(*kmsg.EndTxnResponse)
 			resp.ErrorCode = kerr.UnknownServerError.Code
@@ -53,12 +62,13 @@ func TestCapturePipelinesSlowCommits(t *testing.T) {
 		return nil, nil, false
 	})
 
-	c = e.capture(nil, func(cfg *Config) { cfg.BatchEvents = 40 })
+	c = e.capture(nil, func(cfg *Config) { cfg.BatchEvents = 40; cfg.KafkaProducers = producers })
 	ready.Store(true)
 	e.start(c)
 	e.waitSlot(time.Minute)
 	e.waitCaughtUp(2 * time.Minute)
-	if _, err := demo.Churn(context.Background(), e.pool, demo.ChurnOptions{Seed: 11, Rate: 100, MaxChanges: 300}, nil); err != nil {
+	armed.Store(true)
+	if _, err := demo.Churn(context.Background(), e.pool, demo.ChurnOptions{Seed: 11, Rate: 100, MaxChanges: 200}, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.waitCaughtUp(3 * time.Minute)

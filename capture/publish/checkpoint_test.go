@@ -32,7 +32,7 @@ func TestReadCheckpointNilOnlyWhenNoneIsThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	pub := publish.New(cl, topic)
+	pub := publish.New(topic, cl)
 	if err := pub.Publish(ctx, publish.Batch{Checkpoint: publish.Checkpoint{Slot: "other", LSN: 7}}); err != nil {
 		t.Fatal(err)
 	}
