@@ -171,6 +171,25 @@ func (c *chaosAD) markNotify(metrics map[string]string) {
 	c.mu.Unlock()
 }
 
+// waitFresh waits, before the first fault, until the AD sink has made
+// the seeded persons' accounts and both it and the notify sink keep up
+// with the churn: a fault's recovery is then its own, not the initial
+// sync's (hundreds of creates, one at a time).
+func (c *chaosAD) waitFresh(t *testing.T, metrics map[string]string) {
+	start := time.Now()
+	c.markNotify(metrics)
+	for deadline := start.Add(5 * time.Minute); ; time.Sleep(time.Second) {
+		ad, notify := c.adFresh(metrics), c.notifyFresh(metrics)
+		if ad < 2*time.Second && notify < 2*time.Second {
+			t.Logf("chaos: the AD and notify sinks caught up %s after the start", time.Since(start).Round(time.Second))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the AD and notify sinks did not catch up within 5 minutes of the start (AD %s behind, notify %s)", ad, notify)
+		}
+	}
+}
+
 // faults are this part's fault kinds; recovery of each is measured by the
 // mirrors' freshness and by the sink it hits (c.fresh).
 func (c *chaosAD) faults(rng *rand.Rand, procs map[string]*supervised, metrics map[string]string) []fault {

@@ -329,6 +329,7 @@ ledger:
 	}
 
 	faults = append(faults, adn.faults(rng, procs, metrics)...)
+	adn.waitFresh(t, metrics)
 
 	stats := map[string]*faultStats{}
 	// Kinds come in rounds, each round every kind once in a random order,
