@@ -298,7 +298,7 @@ func (l *lab) waitSlot(ctx context.Context, slot, lsn string, within time.Durati
 
 func (l *lab) walLSN(ctx context.Context) string {
 	var s string
-	_ = l.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&s)
+	_ = l.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&s)
 	return s
 }
 

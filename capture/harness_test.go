@@ -227,8 +227,13 @@ func (e *env) waitCaughtUp(within time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The insert position, not pg_current_wal_lsn() (the write position):
+	// with synchronous_commit=off (the test cluster) a transaction that
+	// has just committed may not be written yet, and a heartbeat before
+	// its commit would pass for caught up (TestCaptureLargeTransaction
+	// under load).
 	var target string
-	if err := e.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&target); err != nil {
+	if err := e.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target); err != nil {
 		e.t.Fatal(err)
 	}
 	for time.Now().Before(deadline) {

@@ -150,7 +150,7 @@ func TestHeartbeatAdvancesIdleSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var after string
-	if err := op.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&after); err != nil {
+	if err := op.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)

@@ -165,8 +165,10 @@ func (e *e2e) waitSnapshot() {
 // waitCaptured waits until capture has published everything written so far.
 func (e *e2e) waitCaptured() {
 	ctx := context.Background()
+	// The insert position: with synchronous_commit=off a commit may not
+	// be written yet, and pg_current_wal_lsn() would be before it.
 	var target string
-	_ = e.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&target)
+	_ = e.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target)
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		var ok *bool
