@@ -121,8 +121,10 @@ func TestADEndToEnd(t *testing.T) {
 	var sinks [2]*proc
 	start := func(i int) { sinks[i] = e.spawnAs(fmt.Sprintf("sink-%d", i), "sink", "ad", "--config", configs[i]) }
 	logs := func() string { return "sink-0: " + e.tail("sink-0") + "\nsink-1: " + e.tail("sink-1") }
+	began := time.Now()
 	e.spawn("capture", "--config", e.config)
 	e.waitSnapshot()
+	t.Logf("capture's snapshot after %s", time.Since(began).Round(time.Millisecond))
 	start(0)
 	start(1)
 
@@ -162,9 +164,14 @@ func TestADEndToEnd(t *testing.T) {
 	}
 	// Static membership: the restarted instances hold their partitions
 	// again without waiting out the dead members' session timeout.
+	churnEnd := time.Now()
 	e.waitADMembers(t, e.prefix+".ad", []string{"e2e-ad-0", "e2e-ad-1"}, session/2)
+	t.Logf("churn with kills over after %s; both instances held their partitions again %s later", churnEnd.Sub(began).Round(time.Millisecond), time.Since(churnEnd).Round(time.Millisecond))
 	e.waitCaptured()
-	accounts := e.compareAD(t, conn, ou, pre, 2*time.Minute, logs)
+	// A deadline for a loaded machine (the shared DC serves one request at a
+	// time): the comparison returns as soon as AD is equal.
+	accounts := e.compareAD(t, conn, ou, pre, 4*time.Minute, logs)
+	t.Logf("AD equal to the oracle %s after the churn", time.Since(churnEnd).Round(time.Millisecond))
 	t.Logf("%d kills with SIGKILL during churn (%d of both instances at once); %d accounts (%d made before)", kills, both, len(accounts), pre)
 
 	// A restart reads every topic again and reconciles everyone: nothing
@@ -205,7 +212,7 @@ func TestADEndToEnd(t *testing.T) {
 	for _, p := range ports {
 		e.waitADIdle(t, p, logs)
 	}
-	e.compareAD(t, conn, ou, pre, time.Minute, logs)
+	e.compareAD(t, conn, ou, pre, 2*time.Minute, logs)
 	changes := len(e.regsAfter(marks))
 	writes := metricSum(t, ports[0], "mocdc_sink_ad_writes_total") + metricSum(t, ports[1], "mocdc_sink_ad_writes_total")
 	h := mergeHist(metricFamily(t, ports[0], "mocdc_sink_ad_commit_to_write_seconds"), metricFamily(t, ports[1], "mocdc_sink_ad_commit_to_write_seconds"))
@@ -393,7 +400,7 @@ func keysOf(m map[string]bool) []string {
 // scrapes in a row.
 func (e *e2e) waitADIdle(t *testing.T, port string, logs func() string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for n := 0; n < 3; {
 		q, okq := adMetricValue(port, "mocdc_sink_ad_queue_length")
 		l, okl := adMetricValue(port, "mocdc_sink_ad_lag_seconds")
@@ -404,7 +411,7 @@ func (e *e2e) waitADIdle(t *testing.T, port string, logs func() string) {
 			n = 0
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the AD sink on :%s is not idle after 2 minutes: %s", port, logs())
+			t.Fatalf("the AD sink on :%s is not idle after 3 minutes: %s", port, logs())
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
