@@ -375,11 +375,6 @@ func (c *Capture) snapshot(ctx context.Context, cp *publish.Checkpoint, mk *even
 	return c.runSnapshot(ctx, tx, cp, mk)
 }
 
-// readGap is how long a read of the replication stream that follows a
-// short one waits for more messages (source.CoalesceReads): well under
-// BatchLinger, so it costs no latency that matters.
-const readGap = 2 * time.Millisecond
-
 func (c *Capture) replConfig() *pgconn.Config {
 	cfg := c.replCfg.Copy()
 	if cfg.RuntimeParams == nil {
@@ -390,7 +385,6 @@ func (c *Capture) replConfig() *pgconn.Config {
 	// Text-format tuples print timestamps in the walsender's DateStyle; the
 	// decoder reads ISO.
 	cfg.RuntimeParams["DateStyle"] = "ISO"
-	source.CoalesceReads(cfg, readGap)
 	return cfg
 }
 
