@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/os2mo-cdc/mocdc/schema/demo"
@@ -82,4 +83,38 @@ func pipelineSlowCommits(t *testing.T, producers int) {
 	checkSequences(t, got, e.registrations(context.Background()))
 	t.Logf("%d commits, %d refused, %d held commits with reading going on, %.0f restarts, %.0f source transactions in %.0f Kafka transactions",
 		commits.Load(), refused.Load(), readWhileHeld.Load(), counter(c.metrics.restarts), counter(c.metrics.txns), counter(c.metrics.batches))
+}
+
+// TestCaptureTwoProducers: with capture.kafka_producers 2 on the real
+// broker (two transactional ids taking the Kafka transactions in turn),
+// the snapshot and 300 changes arrive once each, in order.
+func TestCaptureTwoProducers(t *testing.T) {
+	e := newEnv(t)
+	e.seed(60)
+	c := e.capture(nil, func(cfg *Config) { cfg.KafkaProducers = 2 })
+	stop := e.start(c)
+	e.waitSlot(time.Minute)
+	e.waitCaughtUp(2 * time.Minute)
+	e.churn(300, 11)
+	regs := e.registrations(context.Background())
+	e.waitCaughtUp(2 * time.Minute)
+	got := e.readObjects(len(regs), time.Minute)
+	stop()
+	checkSequences(t, got, regs)
+	// Both transactional producers wrote checkpoints.
+	rd, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumeTopics(e.topics.Checkpoint()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	producers := map[int64]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for len(producers) < 2 && ctx.Err() == nil {
+		rd.PollFetches(ctx).EachRecord(func(r *kgo.Record) { producers[r.ProducerID] = true })
+	}
+	if len(producers) < 2 {
+		t.Errorf("checkpoints from %d transactional producer(s), want 2", len(producers))
+	}
 }
