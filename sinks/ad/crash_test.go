@@ -113,7 +113,7 @@ func TestCreateCrashes(t *testing.T) {
 	w := newWorld(t)
 	w.seed()
 	cfg := w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.InstanceID = "crash" + w.tag })
-	adds := 0
+	adds, logs := 0, ""
 	for _, p := range []string{"request", "intent", "perform", "added", "done"} {
 		out := w.crashAt(cfg, p)
 		n := strings.Count(out, "msg=\"account created\"")
@@ -121,6 +121,7 @@ func TestCreateCrashes(t *testing.T) {
 			t.Errorf("the run killed after the add logged no add:\n%s", out)
 		}
 		adds += n
+		logs += "---- killed at " + p + "\n" + out
 	}
 	r := w.start(cfg)
 	w.idle(r)
@@ -163,10 +164,11 @@ func TestCreateCrashes(t *testing.T) {
 	if len(byPerson) != 2 || byPerson[person(3)] != 1 || byPerson[person(5)] != 1 {
 		t.Errorf("create effects per person: %v, want one each for Carl and Erik", byPerson)
 	}
-	// One LDAP add per person over all runs: the add the run killed after
-	// it was found, not made again.
-	if n := adds + int(counter(r, "mocdc_sink_ad_writes_total", "kind", "create")); n != 2 {
-		t.Errorf("%d LDAP adds over the killed runs and the last, want 2", n)
+	// At most one LDAP add per person over all runs (the add the run
+	// killed after it was found, not made again). At most: a kill can
+	// come between another create's add and its log line.
+	if n := adds + int(counter(r, "mocdc_sink_ad_writes_total", "kind", "create")); n > 2 || n < 1 {
+		t.Errorf("%d LDAP adds logged over the killed runs and the last, want 1 or 2; the killed runs:\n%s", n, logs)
 	}
 }
 

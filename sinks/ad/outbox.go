@@ -365,14 +365,14 @@ func (s *Sink) runCreates(ctx context.Context) {
 	}
 }
 
-// request sends a create request; until the person's link arrives (or a
-// minute passes) the person is not requested again.
+// request sends a create request; until the person's link arrives (or
+// requestTimeout passes) the person is not requested again.
 func (s *Sink) request(ctx context.Context, req *createRequest) error {
 	s.mu.Lock()
-	at, asked := s.requested[req.Person]
+	_, asked := s.requested[req.Person]
 	s.mu.Unlock()
-	if asked && time.Since(at) < time.Minute {
-		return nil
+	if asked {
+		return nil // until its link comes, or the request times out (sweepRequests)
 	}
 	req.Version, req.Time = 1, s.now()
 	b, err := json.Marshal(req)
@@ -400,22 +400,40 @@ func (s *Sink) linked(k *Link) {
 	s.mu.Lock()
 	delete(s.requested, k.Person)
 	s.mu.Unlock()
-	if k.State == Created && s.started.Load() {
-		// (Links read before the start resync are covered by it.)
-		s.failpoint("done")
+	if s.started.Load() { // (links read before the start resync are covered by it)
+		if k.State == Created {
+			s.failpoint("done")
+		}
+		// Created: reconciled against the new account; failed: a new
+		// request with fresh names.
 		s.touched(view.Touch{Owners: view.Owners{Persons: []string{k.Person}}, Type: mo.ITUser})
 	}
+}
+
+// requestTimeout is how long a create request waits for its link before
+// the person is reconciled (and so requested) again: the outbox drops a
+// request whose proposed names namesakes claimed, and a person whose
+// intent exists already gets no new link.
+const requestTimeout = 30 * time.Second
+
+// sweepRequests queues the persons whose create requests timed out.
+func (s *Sink) sweepRequests() {
+	var again []string
+	s.mu.Lock()
+	for p, at := range s.requested {
+		if time.Since(at) >= requestTimeout {
+			delete(s.requested, p)
+			again = append(again, p)
+		}
+	}
+	s.mu.Unlock()
+	s.enqueue(again, time.Time{}, outbox.Source{}, true)
 }
 
 // creating reports whether creates are in flight: requested and not linked
 // yet, or intents pending in this instance's outbox.
 func (s *Sink) creating() bool {
 	s.mu.Lock()
-	for p, at := range s.requested {
-		if time.Since(at) >= time.Minute {
-			delete(s.requested, p)
-		}
-	}
 	n := len(s.requested)
 	s.mu.Unlock()
 	if n > 0 {

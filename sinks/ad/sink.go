@@ -518,7 +518,8 @@ func (s *Sink) fullResync(ctx context.Context, why string) {
 }
 
 // midnight queues every owned person when the date changes: engagements
-// that start or end today enable or disable accounts on their day.
+// that start or end today enable or disable accounts on their day. Every
+// second it also re-queues persons whose create requests timed out.
 func (s *Sink) midnight(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -528,6 +529,7 @@ func (s *Sink) midnight(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.sweepRequests()
 		d := mo.DateOf(s.now())
 		s.mu.Lock()
 		changed := d != s.day
