@@ -57,6 +57,9 @@ func statementsOf(d Dialect, mode Mode) string {
 	}
 	add("offsets: lock, read, store, insert (2 partitions)",
 		sqlLockOffsets(d, 2), sqlReadOffsets(d, 2), sqlStoreOffset(d), sqlInsertRows(d, tOffsets, []string{"topic", "partition_no", "next_offset"}, 2))
+	if pg, ok := d.(*postgres); ok {
+		add("staging of a small batch emptied without TRUNCATE (keys)", pg.deleteStaging(keysTable))
+	}
 	if q := sqlLockReadOffsets(d, 2); q != "" { // SQL Server: the statements above
 		add("offsets: lock and read in one, store in one (2 partitions)", q, sqlStoreOffsets(d, 2))
 	}

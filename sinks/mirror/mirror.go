@@ -36,6 +36,9 @@ type Mirror struct {
 	// staged, once set, makes every write go through staging: a direct
 	// load met a key that should not have existed.
 	stagedOnly bool
+	// staged counts, per staging table of the session, the rows loaded
+	// into it since it was last truncated (emptyStaging).
+	stagedRows map[string]int
 	// inv knows which objects of the partitions this instance loaded
 	// from their start exist (inventory.go).
 	inv *inventory
@@ -204,6 +207,7 @@ func (m *Mirror) dropSession() {
 		_ = m.conn.Close()
 		m.conn = nil
 	}
+	m.stagedRows = nil
 }
 
 // staged lists the tables written through staging.

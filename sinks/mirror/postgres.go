@@ -135,6 +135,9 @@ func (d *postgres) CreateStaging(t *Table) []string {
 
 func (d *postgres) ClearStaging(t *Table) []string { return []string{"TRUNCATE " + d.Staging(t)} }
 
+// deleteStaging empties t's staging without TRUNCATE (Mirror.emptyStaging).
+func (d *postgres) deleteStaging(t *Table) string { return "DELETE FROM " + d.Staging(t) }
+
 // Load runs COPY FROM STDIN into the staging table, on the session's
 // connection, inside its transaction.
 func (d *postgres) Load(ctx context.Context, s *session, t *Table, rows [][]any) error {

@@ -153,7 +153,7 @@ func (m *Mirror) flushOps(writes []*tableWrite, written map[string]int) []op {
 		}
 	}
 	if len(keys) > 0 {
-		stmt(keysTable.Name, m.d.ClearStaging(keysTable)...)
+		stmt(keysTable.Name, m.emptyStaging(keysTable, len(keys))...)
 		ops = append(ops, op{table: keysTable.Name, load: keysTable, rows: keys})
 	}
 	for _, w := range writes {
@@ -166,7 +166,7 @@ func (m *Mirror) flushOps(writes []*tableWrite, written map[string]int) []op {
 			written[w.t.Name] += len(w.rows)
 			continue
 		}
-		stmt(w.t.Name, m.d.ClearStaging(w.t)...)
+		stmt(w.t.Name, m.emptyStaging(w.t, len(w.rows))...)
 		if len(w.rows) > 0 {
 			ops = append(ops, op{table: w.t.Name, load: w.t, rows: w.rows})
 		}
@@ -186,6 +186,34 @@ func (m *Mirror) flushOps(writes []*tableWrite, written map[string]int) []op {
 		written[w.t.Name] += len(w.rows)
 	}
 	return ops
+}
+
+// stagingDeleteRows is how many rows a PostgreSQL staging table takes
+// through DELETE before it is truncated again.
+const stagingDeleteRows = 20000
+
+// emptyStaging returns the statements that empty t's staging before rows
+// more are loaded. PostgreSQL's TRUNCATE gives the table a new file and
+// makes the next statement on it rebuild its cached metadata and plan (ms
+// each, most of a small batch's write time on a loaded machine), so
+// there a DELETE empties it for small batches while the dead rows it
+// leaves (a temporary table is never vacuumed) stay few: after
+// stagingDeleteRows rows, or for a big load, it is truncated.
+func (m *Mirror) emptyStaging(t *Table, rows int) []string {
+	pg, ok := m.d.(*postgres)
+	if !ok {
+		return m.d.ClearStaging(t)
+	}
+	if m.stagedRows == nil {
+		m.stagedRows = map[string]int{}
+	}
+	n := m.stagedRows[t.Name]
+	if n > 0 && rows <= stagingDeleteRows/20 && n+rows <= stagingDeleteRows {
+		m.stagedRows[t.Name] = n + rows
+		return []string{pg.deleteStaging(t)}
+	}
+	m.stagedRows[t.Name] = max(rows, 1)
+	return m.d.ClearStaging(t)
 }
 
 func (m *Mirror) execAll(ctx context.Context, s *session, qs []string) error {

@@ -500,6 +500,9 @@ SELECT "topic", "partition_no", "next_offset" FROM "mocdc_offsets" WHERE ("topic
 UPDATE "mocdc_offsets" SET "next_offset" = $1 WHERE "topic" = $2 AND "partition_no" = $3;
 INSERT INTO "mocdc_offsets" ("topic", "partition_no", "next_offset") VALUES ($1, $2, $3), ($4, $5, $6);
 
+-- staging of a small batch emptied without TRUNCATE (keys)
+DELETE FROM "mocdc_stg_keys";
+
 -- offsets: lock and read in one, store in one (2 partitions)
 SELECT "topic", "partition_no", "next_offset" FROM "mocdc_offsets" WHERE ("topic" = $1 AND "partition_no" = $2) OR ("topic" = $3 AND "partition_no" = $4) FOR UPDATE;
 UPDATE "mocdc_offsets" AS o SET "next_offset" = v.n FROM unnest($1::varchar[], $2::integer[], $3::bigint[]) AS v(topic, p, n) WHERE o."topic" = v.topic AND o."partition_no" = v.p;
