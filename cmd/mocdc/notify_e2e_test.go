@@ -367,10 +367,10 @@ func finalAlerts(t *testing.T, e *e2e, since time.Time) map[string]string {
 // finalAlertsAt is finalAlerts as of the time now.
 func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string {
 	latest := map[string]*event.Envelope{}
-	// A deleted role binding cannot be mapped to its IT user (OS2mo's
-	// agent finds no object, and neither does the sink), so its delete
-	// sends no alert: the IT user's last alert still lists its role. Kept
-	// by IT user: the binding's last version and when it was deleted.
+	// A deleted or ended role binding cannot be mapped to its IT user
+	// (OS2mo's agent finds no current object, and neither does the sink),
+	// so its event sends no alert: the IT user's last alert still lists its
+	// role. Kept by IT user: the binding's last version and when it went.
 	type deletedBinding struct {
 		last *event.Envelope
 		at   time.Time
@@ -469,6 +469,14 @@ func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string
 		h := sha256.Sum256([]byte(rule + "\x00" + uuid + "\x00" + content))
 		return rule + "/" + uuid + "/" + hex.EncodeToString(h[:16])
 	}
+	startsLater := func(o *mo.Object) bool {
+		for i := range o.Validities {
+			if f := d(o.Validities[i].Validity.From); f > today {
+				return true
+			}
+		}
+		return false
+	}
 	units := objs(mo.OrgUnit)
 	want := map[string]string{}
 	for uuid, ev := range objs(mo.Manager) {
@@ -501,6 +509,12 @@ func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string
 			if lastRB[it] == nil || ev.Source.CommitTime.After(lastRB[it].Source.CommitTime) {
 				lastRB[it] = ev
 			}
+		} else if v := chosen(ev.Object); v != nil && s(v, "ituser") != "" && !startsLater(ev.Object) {
+			// Ended (terminated to today or earlier): like a deleted
+			// binding, it maps to no IT user any more, so its event
+			// alerted nothing.
+			it := s(v, "ituser")
+			deletedRB[it] = append(deletedRB[it], deletedBinding{ev, ev.Source.CommitTime})
 		}
 	}
 	for uuid, ev := range objs(mo.ITUser) {
@@ -523,7 +537,7 @@ func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string
 			last = rb.Source.CommitTime
 		}
 		for _, d := range deletedRB[uuid] {
-			if v := valid(d.last.Object); v != nil && d.at.After(last) {
+			if v := chosen(d.last.Object); v != nil && d.at.After(last) && d.at.After(since) {
 				rs = append(rs, s(v, "role"))
 			}
 		}
