@@ -321,6 +321,11 @@ func (d *debezium) logTail(n int) string {
 // error message (the log goes with the scenario's directory).
 func (d *debezium) problems() string {
 	b, _ := os.ReadFile(filepath.Join(d.dir, "connect.log"))
+	kept := ""
+	keep := filepath.Join(os.TempDir(), "mocdc-bench-"+d.connectorName()+".log")
+	if os.WriteFile(keep, b, 0o644) == nil {
+		kept = " (its whole log is kept in " + keep + ")"
+	}
 	var out []string
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.Contains(line, "] WARN ") || strings.Contains(line, "] ERROR ") {
@@ -328,7 +333,7 @@ func (d *debezium) problems() string {
 		}
 	}
 	if len(out) == 0 {
-		return "; its log has no WARN or ERROR line"
+		return "; its log has no WARN or ERROR line" + kept
 	}
-	return "; the last WARN/ERROR lines of its log:\n" + strings.Join(out[max(len(out)-10, 0):], "\n")
+	return "; the last WARN/ERROR lines of its log" + kept + ":\n" + strings.Join(out[max(len(out)-10, 0):], "\n")
 }
