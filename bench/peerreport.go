@@ -57,7 +57,11 @@ func spreadOf(xs []float64) (spread, bool) {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
-	return spread{s[len(s)/2], s[0], s[len(s)-1]}, true
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return spread{med, s[0], s[len(s)-1]}, true
 }
 
 // cell formats a peer's figure: median (min–max) and, but for capture's
