@@ -101,7 +101,7 @@ func benchSteady(ctx context.Context, args []string) error {
 	}
 	if err := l.waitSnapshot(ctx, 5*time.Minute); err != nil {
 		c.halt()
-		return err
+		return fmt.Errorf("%w; the capture log ends:\n%s", err, logTail(filepath.Join(l.dir, "capture.log"), 15))
 	}
 	if _, err := l.waitSlot(ctx, l.slot, l.walLSN(ctx), 2*time.Minute); err != nil {
 		c.halt()
@@ -285,6 +285,16 @@ func bucketQuantile(m0, m1 samples, name string, q float64) time.Duration {
 		}
 	}
 	return -1
+}
+
+// logTail is the last n lines of the file at path.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // procCPU is a process's user+system CPU in seconds.
