@@ -100,7 +100,7 @@ $(MOCDC): $(GO_SOURCES)
 # section compares capture with Debezium on Kafka Connect (jars from Maven
 # Central, cached in ~/.cache/mocdc): first the short form of `go run ./bench
 # peer` as a test (build tag benchpeer: 2-4 minutes, two JVM starts, too long
-# for make test), then the full comparison (3 runs, about 20 minutes).
+# for make test), then the full comparison (3 runs, 30-35 minutes at load 20-30).
 # Faults injected at random while MO churns, then every invariant checked
 # against the MO store (cmd/mocdc/chaos_test.go); the seed is printed so a
 # failure replays: make chaos DURATION=30m SEED=42 (PER_KIND=10: the run also
