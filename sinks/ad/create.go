@@ -38,6 +38,10 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 		s.unresolved(ctx, person, "created_account_gone", fmt.Sprintf("the account the sink created (%s, objectGUID %s) is no longer in AD; it is not created again (remove the person's record from %s to allow it)", k.DN, k.GUID, AccountsTopic(s.deps.Topics)))
 		return nil, nil
 	}
+	if k := s.links.get(person); k != nil && k.State == Failed && k.Cause == createKey(person, maxCreateAttempts-1) {
+		s.unresolved(ctx, person, "create_failed", fmt.Sprintf("%d creates of the account failed; the last: %s", maxCreateAttempts, k.Reason))
+		return nil, nil
+	}
 	d, _, err := s.r.data(person, it, now, w)
 	if err != nil {
 		return nil, err
