@@ -213,17 +213,29 @@ func (s *store) commit(ctx context.Context, position map[string]map[int32]int64,
 	}
 	recs = append(recs, s.dead...)
 	recs = append(recs, &kgo.Record{Topic: s.topic, Partition: 0, Key: []byte(positionKey), Value: mustJSON(position)})
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
+	// A failed commit can leave its transaction open (its end ran out of
+	// time while the broker was down): abort it first, or every
+	// BeginTransaction from now on is refused. A no-op when none is open.
+	if err := s.endTxn(ctx, kgo.TryAbort); err != nil {
+		return fmt.Errorf("fk state: abort the transaction a failed commit left open: %w", err)
+	}
 	if err := s.cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("fk state: begin transaction: %w", err)
 	}
-	err := s.cl.ProduceSync(ctx, recs...).FirstErr()
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	err := s.cl.ProduceSync(pctx, recs...).FirstErr()
+	cancel()
 	how := kgo.TryCommit
 	if err != nil {
 		how = kgo.TryAbort
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if aerr := s.cl.AbortBufferedRecords(actx); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		acancel()
 	}
-	if eerr := s.cl.EndTransaction(ctx, how); eerr != nil {
+	// Ended with a context of its own: the produce's may have run out.
+	if eerr := s.endTxn(ctx, how); eerr != nil {
 		err = errors.Join(err, eerr)
 	}
 	if err != nil {
@@ -235,6 +247,13 @@ func (s *store) commit(ctx context.Context, position map[string]map[int32]int64,
 	s.pending = map[string]*entry{}
 	s.dead = nil
 	return nil
+}
+
+// endTxn ends the open transaction, if any, under a fresh 30 s bound.
+func (s *store) endTxn(ctx context.Context, how kgo.TransactionEndTry) error {
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return s.cl.EndTransaction(ectx, how)
 }
 
 func (s *store) close() { s.cl.Close() }

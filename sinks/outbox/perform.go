@@ -29,6 +29,12 @@ func (o *Outbox) nextDue(mem *memory) (time.Time, bool) {
 func (o *Outbox) writeMarks(ctx context.Context, cl *kgo.Client, out []*kgo.Record) (bool, error) {
 	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.TransactionTimeout)
 	defer cancel()
+	// A failed round can leave its transaction open (its end ran out of
+	// time while the broker was down): abort it, or BeginTransaction is
+	// refused for ever. A no-op when none is open.
+	if err := cl.EndTransaction(txCtx, kgo.TryAbort); err != nil {
+		return false, fmt.Errorf("abort the kafka transaction a failed round left open: %w", err)
+	}
 	if err := cl.BeginTransaction(); err != nil {
 		return false, fmt.Errorf("begin kafka transaction: %w", err)
 	}
