@@ -97,11 +97,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, -1, nil, prefix+"src"); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, 3, nil, prefix+"src") // and waits until it is served
 	return &env{t: t, prefix: prefix, brokers: brokers, cl: cl, source: prefix + "src"}
 }
 
