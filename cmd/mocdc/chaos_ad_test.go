@@ -178,7 +178,7 @@ func (c *chaosAD) markNotify(metrics map[string]string) {
 func (c *chaosAD) waitFresh(t *testing.T, metrics map[string]string) {
 	start := time.Now()
 	c.markNotify(metrics)
-	for deadline := start.Add(5 * time.Minute); ; time.Sleep(time.Second) {
+	for deadline := start.Add(10 * time.Minute); ; time.Sleep(time.Second) {
 		ad, notify := c.adFresh(metrics), c.notifyFresh(metrics)
 		queued := 0.0 // the start's resync (every person, creates included) is no lag
 		for _, n := range []string{"ad-1", "ad-2"} {
@@ -194,7 +194,7 @@ func (c *chaosAD) waitFresh(t *testing.T, metrics map[string]string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the AD and notify sinks did not catch up within 5 minutes of the start (AD %s behind, %v persons queued; notify %s)", ad, queued, notify)
+			t.Fatalf("the AD and notify sinks did not catch up within 10 minutes of the start (AD %s behind, %v persons queued; notify %s)", ad, queued, notify)
 		}
 	}
 }
