@@ -325,3 +325,23 @@ func TestDeleteOnlyBatchWritesKvitteringWithTypedNull(t *testing.T) {
 		}
 	})
 }
+
+// SIGTERM while the mirror is still starting (reading the target's
+// tables) is a clean stop, not an error: Run returns nil. (The CI run of
+// TestKillNineMidBatch met this: its last helper was stopped before it
+// had finished reading the columns of klasser, and exited 1.)
+func TestStopWhileStartingIsClean(t *testing.T) {
+	for _, dialect := range localDialects() {
+		t.Run(dialect, func(t *testing.T) {
+			cfg := newTarget(t, dialect, Actual)
+			for _, after := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+				ctx, cancel := context.WithTimeout(context.Background(), after)
+				err := Run(ctx, cfg, RunDeps{Topics: event.Topics{Prefix: "unused"}, KafkaOpts: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")}})
+				cancel()
+				if err != nil {
+					t.Errorf("stopped %s after the start: got %v, want nil (a clean stop)", after, err)
+				}
+			}
+		})
+	}
+}

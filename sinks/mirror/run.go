@@ -83,8 +83,13 @@ func Run(ctx context.Context, cfg Config, deps RunDeps) error {
 		if err == nil {
 			break
 		}
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM) while starting: a clean stop, whatever the
+			// cancelled statement's error was classified as.
+			return nil
+		}
 		var se *StartError
-		if errors.As(err, &se) || ctx.Err() != nil {
+		if errors.As(err, &se) {
 			return err
 		}
 		log.Warn("target not ready; retrying", slog.Int("attempt", attempt+1), slog.Any("err", err))
