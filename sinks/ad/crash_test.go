@@ -207,3 +207,45 @@ func TestCreateSameName(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateManySharingNames: a first sync of persons who share a name and
+// so the default sAMAccountName prefix ("jeha" for every Jens Hansen),
+// reconciled by four workers at once, gets every one an account of its
+// own in one pass: no create request is dropped because a namesake's
+// request claimed all its proposed names (which cost a requestTimeout
+// round each, and made the chaos test's first sync of ~450 accounts take
+// over ten minutes).
+func TestCreateManySharingNames(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	w := newWorld(t)
+	w.produce(mo.Organisation, uOrg, "", "", map[string]any{"user_key": "kommune", "name": "Testkommune"})
+	w.produce(mo.ITSystem, sAD, "", "", map[string]any{"user_key": "Active Directory", "name": "Active Directory"})
+	w.produce(mo.OrgUnit, uR, "2000-01-01", "", map[string]any{"user_key": "R", "name": "Kommune"})
+	for i := 1; i <= n; i++ {
+		w.produce(mo.Person, person(i), "1980-01-01", "", map[string]any{"given_name": "Jens", "surname": "Hansen", "cpr_number": fmt.Sprintf("010190%04d", i)})
+		w.produce(mo.Engagement, eng(i), "2020-01-01", "", map[string]any{"user_key": "E", "person": person(i), "org_unit": uR})
+	}
+	r := w.start(w.config(func(c *Config) { c.Create = &Create{OU: w.ou}; c.Workers = 4 }))
+	deadline := time.Now().Add(time.Minute)
+	for len(w.accounts("(givenName=Jens)")) < n && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.idle(r)
+	as := w.accounts("(givenName=Jens)")
+	if len(as) != n {
+		t.Fatalf("%d accounts for the %d Jens Hansens, want %d: %v", len(as), n, n, keysOf(as))
+	}
+	for _, d := range w.deadLetters() {
+		if strings.Contains(d.Reason, "claimed by another person") {
+			t.Errorf("a create request was dropped for names a namesake claimed (each costs a %s round): %s", requestTimeout, d.Reason)
+		}
+	}
+	sams := map[string]bool{}
+	for _, a := range as {
+		if sams[strings.ToLower(a["sAMAccountName"])] {
+			t.Errorf("sAMAccountName %s twice", a["sAMAccountName"])
+		}
+		sams[strings.ToLower(a["sAMAccountName"])] = true
+	}
+}

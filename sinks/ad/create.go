@@ -42,11 +42,22 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 		s.unresolved(ctx, person, "create_failed", fmt.Sprintf("%d creates of the account failed; the last: %s", maxCreateAttempts, k.Reason))
 		return nil, nil
 	}
+	if s.awaiting(person) {
+		return nil, nil // its request is open: until its link comes, or it times out
+	}
 	d, _, err := s.r.data(person, it, now, w)
 	if err != nil {
 		return nil, err
 	}
-	sams, err := w.freeSAMs(d, proposals)
+	// The names chosen below are reserved for the person (proposals.go);
+	// unless the request is sent, they are freed again.
+	sent := false
+	defer func() {
+		if !sent {
+			s.releaseNames(person)
+		}
+	}()
+	sams, err := w.freeSAMs(d, proposals, person)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +65,7 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 	if ou == "" {
 		ou = s.cfg.Create.OU
 	}
-	dns, err := w.freeDNs(cleanCN(d.Person.Name), ou, proposals)
+	dns, err := w.freeDNs(cleanCN(d.Person.Name), ou, proposals, person)
 	if err != nil {
 		return nil, err
 	}
@@ -81,17 +92,20 @@ func (w *work) create(ctx context.Context, person string, it *view.Object, now t
 			req.Attrs[attr] = vals
 		}
 	}
+	sent = true // (request frees them when it fails)
 	return nil, s.request(ctx, req)
 }
 
 // proposals is how many free DNs and sAMAccountNames a create request
 // proposes: the outbox takes the first that no other person's create has
-// claimed (two persons of one name requested at once).
-const proposals = 2
+// claimed (namesakes requested at once by two instances; within one
+// instance a namesake's open request is skipped already).
+const proposals = 3
 
 // freeSAMs renders the sAMAccountName rules with N = 1, 2, … and returns
-// up to n that are free and not forbidden (at least one, or an error).
-func (w *work) freeSAMs(d *Data, n int) ([]string, error) {
+// up to n that are free, not forbidden and not proposed for another
+// person by an open request (at least one, or an error).
+func (w *work) freeSAMs(d *Data, n int, person string) ([]string, error) {
 	forbidden := map[string]bool{}
 	for _, f := range w.s.cfg.Create.Forbidden {
 		forbidden[strings.ToLower(f)] = true
@@ -118,7 +132,7 @@ func (w *work) freeSAMs(d *Data, n int) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !taken {
+			if !taken && w.s.reserveName("sam/", sam, person) {
 				out = append(out, sam)
 			}
 			if !strings.Contains(rule.t.Root.String(), ".N") {
@@ -133,8 +147,8 @@ func (w *work) freeSAMs(d *Data, n int) ([]string, error) {
 }
 
 // freeDNs returns up to n free CN=name,ou, with " 2", " 3", … for those
-// taken.
-func (w *work) freeDNs(name, ou string, n int) ([]string, error) {
+// taken or proposed for another person by an open request.
+func (w *work) freeDNs(name, ou string, n int, person string) ([]string, error) {
 	if name == "" {
 		name = "unnamed"
 	}
@@ -149,7 +163,7 @@ func (w *work) freeDNs(name, ou string, n int) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a == nil {
+		if a == nil && w.s.reserveName("dn/", dn, person) {
 			out = append(out, dn)
 		}
 	}

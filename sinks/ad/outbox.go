@@ -380,6 +380,9 @@ func (s *Sink) request(ctx context.Context, req *createRequest) error {
 		return err
 	}
 	if err := s.dl.ProduceSync(ctx, &kgo.Record{Topic: CreatesTopic(s.deps.Topics), Partition: 0, Key: []byte(req.Person), Value: b}).FirstErr(); err != nil {
+		s.mu.Lock()
+		s.release(req.Person)
+		s.mu.Unlock()
 		return fmt.Errorf("send the create request of %s to %s: %w", req.Person, CreatesTopic(s.deps.Topics), err)
 	}
 	s.mu.Lock()
@@ -399,6 +402,7 @@ func (s *Sink) linked(k *Link) {
 	}
 	s.mu.Lock()
 	delete(s.requested, k.Person)
+	s.release(k.Person)
 	s.mu.Unlock()
 	if s.started.Load() { // (links read before the start resync are covered by it)
 		if k.State == Created {
@@ -423,6 +427,7 @@ func (s *Sink) sweepRequests() {
 	for p, at := range s.requested {
 		if time.Since(at) >= requestTimeout {
 			delete(s.requested, p)
+			s.release(p)
 			again = append(again, p)
 		}
 	}

@@ -93,6 +93,13 @@ type Sink struct {
 	pending   map[string]pendingChange // person → its oldest unreconciled change
 	lettered  map[string]bool          // person + reason dead-lettered already
 	requested map[string]time.Time     // person → when its create was requested (no link yet)
+	// proposed holds the names ("dn/…", "sam/…", lower case) that this
+	// instance's open create requests propose, and for whom: a namesake
+	// reconciled meanwhile proposes others, so a first sync of many
+	// persons sharing a sAMAccountName prefix gets every one its own
+	// names in one pass (proposals.go).
+	proposed  map[string]string
+	proposals map[string][]string // person → its keys in proposed
 	resync    bool                     // a full resync waits for the view
 	day       mo.Date
 	marker    chan struct{}
@@ -132,7 +139,7 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("sink", "ad")), m: newMetrics(deps.Registry),
 		mapping: mp, tls: tc, now: deps.Now, v: view.New(), queue: reconcile.NewQueue(),
-		pending: map[string]pendingChange{}, lettered: map[string]bool{}, requested: map[string]time.Time{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
+		pending: map[string]pendingChange{}, lettered: map[string]bool{}, requested: map[string]time.Time{}, proposed: map[string]string{}, proposals: map[string][]string{}, marker: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit), absent: newAbsentGUIDs(10 * time.Minute)}
 	if cfg.Create != nil {
 		ts, err := compileSAM(cfg.Create.SAMAccountName)
 		if err != nil {
