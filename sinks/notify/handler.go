@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
@@ -32,6 +34,9 @@ type handler struct {
 	// dirty: a batch applied to the view was not committed (a rebalance
 	// aborted it); the view is ahead of the offsets until rebuilt.
 	dirty bool
+	// warmedTo: at a first start the view is built up to the topics' ends
+	// (Warm); the records below are in it already and are passed over.
+	warmedTo outbox.Offsets
 }
 
 // State keys.
@@ -57,10 +62,26 @@ var errDirtyView = errors.New("notify: a batch the view applied was not committe
 // Warm rebuilds the view from the start of the topics up to the committed
 // offsets, so what Handle sees next is what it would have seen without a
 // restart.
+//
+// At a first start (no committed offsets; without History) the view is
+// built up to the topics' ends instead, and Handle passes over the records
+// below them: they are all from before the sink's start mark, so they
+// alert nothing, and consumed one partition at a time they would leave
+// the view without, say, the person or the role bindings of an IT user
+// updated on another partition — an alert rendered then would name no
+// one and list no roles.
 func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
 	started := time.Now()
 	h.dirty = false
 	h.ev.v = newView(h.types)
+	h.warmedTo = nil
+	if !h.cfg.History && !anyCommitted(committed) {
+		ends, err := endOffsets(ctx, h.kafkaOpts, h.topics)
+		if err != nil {
+			return fmt.Errorf("first start: read the ends of the topics: %w", err)
+		}
+		committed, h.warmedTo = ends, ends
+	}
 	ranges := map[string]map[int32][2]int64{}
 	for t, ps := range committed {
 		for p, n := range ps {
@@ -130,7 +151,20 @@ func (h *handler) Handle(_ context.Context, tx *outbox.Tx, recs []*kgo.Record) e
 		}
 	}
 	for _, r := range recs {
-		e, old, err := h.apply(r)
+		var e *event.Envelope
+		var old *mo.Object
+		var err error
+		if r.Offset < h.warmedTo[r.Topic][r.Partition] {
+			// In the view since Warm: not applied again. From before the
+			// start mark, so it alerts nothing, unless the clocks of
+			// capture's host and this one differ: then it is judged
+			// against the view as of the start.
+			if r.Value != nil {
+				e, err = event.Decode(r.Value)
+			}
+		} else {
+			e, old, err = h.apply(r)
+		}
 		if err != nil {
 			tx.DeadLetter(r, "notify", err.Error())
 			continue
@@ -264,3 +298,44 @@ func (h *handler) intend(tx *outbox.Tx, r *kgo.Record, d decision) error {
 type byteBuf struct{ b []byte }
 
 func (w *byteBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// anyCommitted reports whether the group has an offset on any partition.
+func anyCommitted(o outbox.Offsets) bool {
+	for _, ps := range o {
+		for _, n := range ps {
+			if n > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// endOffsets lists the end offset of every partition of topics.
+func endOffsets(ctx context.Context, opts []kgo.Opt, topics []string) (outbox.Offsets, error) {
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, err
+	}
+	out := outbox.Offsets{}
+	var errs error
+	ends.Each(func(o kadm.ListedOffset) {
+		if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			return // not made yet: nothing in it
+		}
+		if o.Err != nil {
+			errs = errors.Join(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
+			return
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int32]int64{}
+		}
+		out[o.Topic][o.Partition] = o.Offset
+	})
+	return out, errs
+}
