@@ -313,14 +313,7 @@ func (c *chaosAD) check(t *testing.T, ctx context.Context, e *e2e, dir string) [
 	}
 	missing := 0
 	for k, what := range want {
-		found := false
-		for got := range byKey {
-			if got == k || strings.HasPrefix(got, k+"/") {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !alertFound(func(k string) bool { return mailedKey(byKey, k) }, k, what) {
 			missing++
 			var sinks []string
 			for ek, ef := range effects {

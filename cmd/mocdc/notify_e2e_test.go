@@ -218,13 +218,7 @@ churn:
 	want := finalAlerts(t, e, since(t, e))
 	missing := 0
 	for k := range want {
-		found := false
-		for got := range byKey {
-			if got == k || strings.HasPrefix(got, k+"/") {
-				found = true
-			}
-		}
-		if !found {
+		if !alertFound(func(k string) bool { return mailedKey(byKey, k) }, k, want[k]) {
 			missing++
 			var have []string
 			for ek, ef := range effects {
@@ -542,11 +536,58 @@ func finalAlertsAt(t *testing.T, e *e2e, since, now time.Time) map[string]string
 			}
 		}
 		sort.Strings(rs)
-		content := s(v, "person") + "|" + s(v, "user_key") + "|" + s(v, "itsystem") + "|"
+		head := s(v, "person") + "|" + s(v, "user_key") + "|" + s(v, "itsystem") + "|"
+		content := head
 		for _, r := range rs {
 			content += r + ","
 		}
-		want[key("ituser", uuid, content+"|"+to)] = content + "|" + to + " last event " + ev.ID + " " + ev.Source.CommitTime.String()
+		what := content + "|" + to + " last event " + ev.ID + " " + ev.Source.CommitTime.String()
+		// A binding removed after the IT user's last change may be gone
+		// from the sink's view when it judges that change: the removal's
+		// partition was read first (after a restart, or at a first start
+		// that reads the topics up to their ends). Then the alert lists
+		// the roles without it, as OS2mo's agent, which reads MO's current
+		// state when it handles an event, would.
+		if live := roles[uuid]; len(live) < len(rs) {
+			ls := append([]string(nil), live...)
+			sort.Strings(ls)
+			alt := head
+			for _, r := range ls {
+				alt += r + ","
+			}
+			what += altMarker + key("ituser", uuid, alt+"|"+to)
+		}
+		want[key("ituser", uuid, content+"|"+to)] = what
 	}
 	return want
+}
+
+// mailedKey reports whether byKey holds key k or a numbered k/2, k/3, ….
+func mailedKey(byKey map[string][]received, k string) bool {
+	for got := range byKey {
+		if got == k || strings.HasPrefix(got, k+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// altMarker separates, in what finalAlerts says of an alert, the key of
+// the alert that may stand in for it (alertFound).
+const altMarker = " | or, without the roles of bindings removed after it: "
+
+// alertFound reports whether an alert the final MO state calls for (key
+// k, finalAlerts' description what) was mailed: under k, a numbered k
+// (k/2, …), or the alternative what names.
+func alertFound(mailed func(string) bool, k, what string) bool {
+	keys := []string{k}
+	if _, alt, ok := strings.Cut(what, altMarker); ok {
+		keys = append(keys, alt)
+	}
+	for _, k := range keys {
+		if mailed(k) {
+			return true
+		}
+	}
+	return false
 }
