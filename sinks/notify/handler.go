@@ -63,24 +63,24 @@ var errDirtyView = errors.New("notify: a batch the view applied was not committe
 // offsets, so what Handle sees next is what it would have seen without a
 // restart.
 //
-// At a first start (no committed offsets; without History) the view is
-// built up to the topics' ends instead, and Handle passes over the records
-// below them: they are all from before the sink's start mark, so they
-// alert nothing, and consumed one partition at a time they would leave
-// the view without, say, the person or the role bindings of an IT user
-// updated on another partition — an alert rendered then would name no
-// one and list no roles.
+// A partition without a committed offset (all of them at a first start;
+// without History) is read up to its end instead, and Handle does not
+// apply its records below that again, only judges those from after the
+// start mark against the view: consumed one partition at a time they would
+// leave the view without, say, the person or the role bindings of an IT
+// user updated on another partition — an alert rendered then would name
+// no one and list no roles (warmRanges).
 func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
 	started := time.Now()
 	h.dirty = false
 	h.ev.v = newView(h.types)
 	h.warmedTo = nil
-	if !h.cfg.History && !anyCommitted(committed) {
+	if !h.cfg.History {
 		ends, err := endOffsets(ctx, h.kafkaOpts, h.topics)
 		if err != nil {
-			return fmt.Errorf("first start: read the ends of the topics: %w", err)
+			return fmt.Errorf("read the ends of the topics: %w", err)
 		}
-		committed, h.warmedTo = ends, ends
+		committed, h.warmedTo = warmRanges(committed, ends)
 	}
 	ranges := map[string]map[int32][2]int64{}
 	for t, ps := range committed {
@@ -299,16 +299,32 @@ type byteBuf struct{ b []byte }
 
 func (w *byteBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
-// anyCommitted reports whether the group has an offset on any partition.
-func anyCommitted(o outbox.Offsets) bool {
-	for _, ps := range o {
-		for _, n := range ps {
-			if n > 0 {
-				return true
+// warmRanges returns how far Warm reads each partition: to its committed
+// offset, or, for a partition without one, to its end — and those ends,
+// below which Handle does not apply the records again. (A first start has
+// no committed offsets; nor, after it, has a partition its first batches
+// did not reach: a session restarted then must not rebuild the view
+// without them, or a manager's termination read before its unit's
+// snapshot finds no current unit and alerts nothing.)
+func warmRanges(committed, ends outbox.Offsets) (upTo, skipBelow outbox.Offsets) {
+	upTo, skipBelow = outbox.Offsets{}, outbox.Offsets{}
+	for t, ps := range ends {
+		for p, end := range ps {
+			n := committed[t][p]
+			if n <= 0 {
+				n = end
+				if skipBelow[t] == nil {
+					skipBelow[t] = map[int32]int64{}
+				}
+				skipBelow[t][p] = end
 			}
+			if upTo[t] == nil {
+				upTo[t] = map[int32]int64{}
+			}
+			upTo[t][p] = n
 		}
 	}
-	return false
+	return upTo, skipBelow
 }
 
 // endOffsets lists the end offset of every partition of topics.
