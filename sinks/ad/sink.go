@@ -100,7 +100,7 @@ type Sink struct {
 	// names in one pass (proposals.go).
 	proposed  map[string]string
 	proposals map[string][]string // person → its keys in proposed
-	resync    bool                     // a full resync waits for the view
+	resync    bool                // a full resync waits for the view
 	day       mo.Date
 	marker    chan struct{}
 	started   atomic.Bool

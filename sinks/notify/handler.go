@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/os2mo-cdc/mocdc/schema/event"
@@ -76,7 +75,12 @@ func (h *handler) Warm(ctx context.Context, committed outbox.Offsets) error {
 	h.ev.v = newView(h.types)
 	h.warmedTo = nil
 	if !h.cfg.History {
-		ends, err := endOffsets(ctx, h.kafkaOpts, h.topics)
+		cl, err := kgo.NewClient(h.kafkaOpts...)
+		if err != nil {
+			return err
+		}
+		ends, err := outbox.EndOffsets(ctx, kadm.NewClient(cl), h.topics)
+		cl.Close()
 		if err != nil {
 			return fmt.Errorf("read the ends of the topics: %w", err)
 		}
@@ -325,33 +329,4 @@ func warmRanges(committed, ends outbox.Offsets) (upTo, skipBelow outbox.Offsets)
 		}
 	}
 	return upTo, skipBelow
-}
-
-// endOffsets lists the end offset of every partition of topics.
-func endOffsets(ctx context.Context, opts []kgo.Opt, topics []string) (outbox.Offsets, error) {
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return nil, err
-	}
-	out := outbox.Offsets{}
-	var errs error
-	ends.Each(func(o kadm.ListedOffset) {
-		if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
-			return // not made yet: nothing in it
-		}
-		if o.Err != nil {
-			errs = errors.Join(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
-			return
-		}
-		if out[o.Topic] == nil {
-			out[o.Topic] = map[int32]int64{}
-		}
-		out[o.Topic][o.Partition] = o.Offset
-	})
-	return out, errs
 }

@@ -247,9 +247,28 @@ func StartOffsets(ctx context.Context, adm *kadm.Client, topics []string) (Offse
 	if err != nil {
 		return nil, fmt.Errorf("list start offsets: %w", err)
 	}
+	return offsetsOf(starts, false)
+}
+
+// EndOffsets returns the end of every partition of topics; a topic not
+// made yet has none (nothing is in it).
+func EndOffsets(ctx context.Context, adm *kadm.Client, topics []string) (Offsets, error) {
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("list end offsets: %w", err)
+	}
+	return offsetsOf(ends, true)
+}
+
+// offsetsOf collects listed offsets, with every partition's error;
+// skipUnknown passes over topics the broker does not know.
+func offsetsOf(listed kadm.ListedOffsets, skipUnknown bool) (Offsets, error) {
 	out := Offsets{}
 	var errs []error
-	starts.Each(func(o kadm.ListedOffset) {
+	listed.Each(func(o kadm.ListedOffset) {
+		if skipUnknown && errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			return
+		}
 		if o.Err != nil {
 			errs = append(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
 			return
