@@ -153,7 +153,7 @@ func (pr *peerRun) runs(ctx context.Context, runs int) (int, error) {
 			}
 		}
 		for _, rate := range pr.rates {
-			f, err := steadyWindow(ctx, pr.l, pr.p, pr.start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, pr.duration)
+			f, err := steadyWindow(ctx, pr.l, pr.p, pr.start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, pr.duration, 0)
 			if err != nil {
 				return run - 1, err
 			}

@@ -38,6 +38,7 @@ func benchSteady(ctx context.Context, args []string) error {
 		procs                  int
 		rates                  string
 		duration, probeEvery   time.Duration
+		warm                   time.Duration
 		profile, extra         string
 	)
 	if err := flags("steady", args, func(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func benchSteady(ctx context.Context, args []string) error {
 		fs.IntVar(&backlog, "backlog", 4000, "MO changes in the backlog reference")
 		fs.StringVar(&rates, "rates", "100,200", "steady churn rates, MO changes per second")
 		fs.DurationVar(&duration, "duration", 20*time.Second, "how long each steady window runs")
+		fs.DurationVar(&warm, "warm", 10*time.Second, "churn at the window's rate before each window is measured (0: measure a fresh capture, cold version cache)")
 		fs.IntVar(&runs, "runs", 3, "repetitions of the backlog and every rate")
 		fs.DurationVar(&probeEvery, "probe-every", 50*time.Millisecond, "how often the probe renames its person")
 		fs.StringVar(&profile, "profile", "", "directory for CPU profiles and traces of the capture processes")
@@ -146,7 +148,7 @@ func benchSteady(ctx context.Context, args []string) error {
 			run, writes, took.Round(time.Millisecond), cpu/float64(writes)*1000, load())
 
 		for _, rate := range rs {
-			f, err := steadyWindow(ctx, l, p, start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, duration)
+			f, err := steadyWindow(ctx, l, p, start, fmt.Sprintf("steady-%.0f-%d", rate, run), rate, duration, warm)
 			if err != nil {
 				return err
 			}
@@ -190,7 +192,12 @@ type steadyResult struct {
 
 // steadyWindow runs a fresh capture while churn runs at rate for d, and
 // measures it.
-func steadyWindow(ctx context.Context, l *lab, p *prober, start func(string) (*child, error), name string, rate float64, d time.Duration) (steadyResult, error) {
+//
+// A capture that has run a while holds the previous versions of the
+// objects churn touches in its cache; a fresh one reads them from the
+// store. warm is churn at rate before the window, so the window measures
+// the one that has run a while (0: the fresh one).
+func steadyWindow(ctx context.Context, l *lab, p *prober, start func(string) (*child, error), name string, rate float64, d, warm time.Duration) (steadyResult, error) {
 	c, err := start(name)
 	if err != nil {
 		return steadyResult{}, err
@@ -208,6 +215,14 @@ func steadyWindow(ctx context.Context, l *lab, p *prober, start func(string) (*c
 	defer kcl.Close()
 	if _, err := l.waitSlot(ctx, l.slot, l.walLSN(ctx), 2*time.Minute); err != nil {
 		return steadyResult{}, err
+	}
+	if warm > 0 {
+		if _, err := demo.Churn(ctx, l.pool, churnOptions(rate, warm, 4, false), nil); err != nil {
+			return steadyResult{}, err
+		}
+		if _, err := l.waitSlot(ctx, l.slot, l.walLSN(ctx), 2*time.Minute); err != nil {
+			return steadyResult{}, err
+		}
 	}
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

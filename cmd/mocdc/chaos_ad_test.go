@@ -103,6 +103,7 @@ func (c *chaosAD) config() string {
   create:
     ou: "%[6]s"
   rate_limit: -1
+  workers: 4
   retry: {min: 50ms, max: 1s}
   session_timeout: 6s
 `, c.proxy.addr(), c.ad.CAFile, c.ad.BindDN, c.ad.PasswordFile, c.ad.BaseDN, c.ou) + notifyConfig(c.domain, c.smtp)

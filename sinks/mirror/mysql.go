@@ -157,6 +157,102 @@ func (d *mysql) LoadInto(ctx context.Context, s *session, t *Table, rows [][]any
 	return d.loadInto(ctx, s, d.Quote(t.Name), t, rows)
 }
 
+// mysqlPipelineBytes bounds the statement a Pipeline sends: below the
+// smallest default max_allowed_packet (MariaDB's 16 MiB), with room for
+// escaping.
+const mysqlPipelineBytes = 4 << 20
+
+var _ pipeliner = (*mysql)(nil)
+
+// Pipeline sends a small flush as one multi-statement, its loads as
+// multi-row INSERTs, in one round trip: a batch of a few changes touches
+// a dozen tables, and LOAD DATA costs two round trips per table. Flushes
+// of more than pipelineRows rows or mysqlPipelineBytes go through LOAD
+// DATA, faster per row.
+func (d *mysql) Pipeline(ctx context.Context, s *session, ops []op) (bool, error) {
+	rows, size := 0, 0
+	for _, o := range ops {
+		rows += len(o.rows)
+		size += len(o.sql) + approxBytes(o.rows)
+	}
+	if rows > pipelineRows || size > mysqlPipelineBytes/2 {
+		return false, nil
+	}
+	qs := make([]string, 0, len(ops))
+	var args []any
+	var tables []string
+	for _, o := range ops {
+		tables = append(tables, o.table)
+		if o.load == nil {
+			qs = append(qs, o.sql)
+			continue
+		}
+		table := "mocdc_stg_" + o.load.Name
+		if o.into {
+			table = o.load.Name
+		}
+		qs = append(qs, sqlInsertRows(d, table, o.load.ColumnNames(), len(o.rows)))
+		args = rowArgs(o.load.Columns, o.rows, args)
+	}
+	if _, err := s.exec(ctx, strings.Join(qs, ";\n"), args...); err != nil {
+		return true, fmt.Errorf("write %s: %w", strings.Join(sortedUnique(tables), ", "), err)
+	}
+	return true, nil
+}
+
+// approxBytes is about how long rows are as SQL literals.
+func approxBytes(rows [][]any) int {
+	n := 0
+	for _, r := range rows {
+		for _, v := range r {
+			switch x := v.(type) {
+			case string:
+				n += len(x) + 3
+			case []byte:
+				n += 2*len(x) + 3
+			default:
+				n += 24
+			}
+		}
+	}
+	return n
+}
+
+// multiQuery runs the reads qs as one multi-statement, one round trip, and
+// hands each result set to its query's row.
+func multiQuery(ctx context.Context, s *session, qs []stateQuery) error {
+	parts := make([]string, len(qs))
+	var args []any
+	for i, q := range qs {
+		parts[i] = q.q
+		args = append(args, q.args...)
+	}
+	q := strings.Join(parts, ";\n")
+	defer s.timed(q)()
+	rows, err := s.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w\n\tin: %s", qs[0].what, err, abbreviate(q))
+	}
+	defer rows.Close()
+	for i, sq := range qs {
+		if i > 0 && !rows.NextResultSet() {
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("%s: %w", sq.what, err)
+			}
+			return fmt.Errorf("%s: the server returned %d result sets for %d reads", sq.what, i, len(qs))
+		}
+		for rows.Next() {
+			if err := sq.row(rows.Scan); err != nil {
+				return fmt.Errorf("%s: %w", sq.what, err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%s: %w", sq.what, err)
+		}
+	}
+	return nil
+}
+
 // Unique is error 1062 (duplicate entry).
 func (*mysql) Unique(err error) bool {
 	me, ok := errorAs[*gomysql.MySQLError](err)
@@ -332,9 +428,13 @@ func mysqlDSN(dsn string, c Config) (string, error) {
 	if err := cfg.Apply(gomysql.Charset("utf8mb4", "")); err != nil {
 		return dsn, nil
 	}
-	// flush sends its parameterless statements (merges, deletes) in one
-	// round trip; no statement is ever built from data.
+	// A flush's statements and a step's state reads go together in one
+	// round trip (Pipeline, multiQuery). The driver interpolates the
+	// parameters client-side, escaped for the connection's utf8mb4 (one
+	// round trip per statement instead of prepare, execute and close);
+	// mocdc never builds SQL from data itself.
 	cfg.MultiStatements = true
+	cfg.InterpolateParams = true
 	if c.TLSCAFile != "" {
 		pem, err := os.ReadFile(c.TLSCAFile)
 		if err != nil {

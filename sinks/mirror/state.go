@@ -108,14 +108,19 @@ type stateQuery struct {
 	row     func(scan func(...any) error) error
 }
 
-// queryAll runs qs, in one round trip where the dialect pipelines
-// (PostgreSQL), else one after the other.
+// queryAll runs qs, in one round trip where the dialect can (PostgreSQL's
+// pipeline, MySQL's multi-statement), else one after the other.
 func (st *state) queryAll(ctx context.Context, qs []stateQuery) error {
 	if len(qs) == 0 {
 		return nil
 	}
-	if _, ok := st.d.(*postgres); ok && len(qs) > 1 {
-		return pipelineQueries(ctx, st.s, qs)
+	if len(qs) > 1 {
+		switch st.d.(type) {
+		case *postgres:
+			return pipelineQueries(ctx, st.s, qs)
+		case *mysql:
+			return multiQuery(ctx, st.s, qs)
+		}
 	}
 	for _, q := range qs {
 		if err := st.query(ctx, q.q, q.args, q.row); err != nil {

@@ -120,21 +120,26 @@ func insertRows(ctx context.Context, s *session, d Dialect, table string, cols [
 	}
 	for len(rows) > 0 {
 		n := min(chunk, len(rows))
-		args := make([]any, 0, n*len(cols))
-		for _, r := range rows[:n] {
-			for i, v := range r {
-				if v == nil {
-					v = typedNull(cols[i].Kind)
-				}
-				args = append(args, v)
-			}
-		}
-		if _, err := s.exec(ctx, sqlInsertRows(d, table, names, n), args...); err != nil {
+		if _, err := s.exec(ctx, sqlInsertRows(d, table, names, n), rowArgs(cols, rows[:n], nil)...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// rowArgs appends the values of rows (in the order of cols) to args as
+// parameters, NULLs typed.
+func rowArgs(cols []Column, rows [][]any, args []any) []any {
+	for _, r := range rows {
+		for i, v := range r {
+			if v == nil {
+				v = typedNull(cols[i].Kind)
+			}
+			args = append(args, v)
+		}
+	}
+	return args
 }
 
 // typedNull is the NULL parameter for a column of kind k. The mirror never

@@ -78,8 +78,9 @@ func (m *Mirror) check(writes []*tableWrite, changes map[objKey]*change) error {
 // are not listed: nothing of theirs can vanish or be updated.
 //
 // A small batch is mostly round trips, and each waits for a CPU on a busy
-// machine: a dialect that can (PostgreSQL) sends the whole flush, loads
-// included, in one round trip (pipeliner); the others send the statements
+// machine: a dialect that can (PostgreSQL's pipeline, MySQL's
+// multi-statement) sends the whole flush, loads included, in one round
+// trip (pipeliner); big flushes, and SQL Server, send the statements
 // without parameters (clearing staging, delete, merge) together, one round
 // trip between two bulk loads.
 func (m *Mirror) flush(ctx context.Context, s *session, writes []*tableWrite, written map[string]int) error {
