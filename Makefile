@@ -113,7 +113,7 @@ PER_KIND ?= 10
 chaos: services
 	rc=0; . "$(ENV_FILE)" && go test -count=1 -v -timeout 0 -run '^TestChaos$$' ./cmd/mocdc \
 		-args -chaos.duration=$(DURATION) -chaos.seed=$(SEED) -chaos.per_kind=$(PER_KIND) -chaos.report=$(MOCDC_DATA)/chaos-report.md \
-		| grep --line-buffered -E '^(--- |ok|FAIL|PASS)|_test\.go:[0-9]+:' || rc=$$?; \
+		| grep --line-buffered -E '^(--- |ok|FAIL|PASS)|_test\.go:[0-9]+:|^        [^ #|]' || rc=$$?; \
 	[ -f $(MOCDC_DATA)/chaos-report.md ] && cat $(MOCDC_DATA)/chaos-report.md; exit $$rc
 
 bench: services
