@@ -108,7 +108,10 @@ type running struct {
 	err  chan error
 }
 
-func (w *world) start(cfg Config) *running {
+func (w *world) start(cfg Config) *running { return w.startHooked(cfg, nil) }
+
+// startHooked is start with failpoint calls to hook (nil: none).
+func (w *world) startHooked(cfg Config, hook func(point string)) *running {
 	w.t.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -116,6 +119,7 @@ func (w *world) start(cfg Config) *running {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	s.crash = hook
 	ctx, cancel := context.WithCancel(w.ctx)
 	r := &running{s: s, reg: reg, err: make(chan error, 1)}
 	go func() { r.err <- s.Run(ctx) }()

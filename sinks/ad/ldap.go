@@ -106,6 +106,9 @@ func retryable(err error) bool {
 	if errors.Is(err, errBind) {
 		return false
 	}
+	if errors.Is(err, errMoved) {
+		return true
+	}
 	var le *ldap.Error
 	if !errors.As(err, &le) {
 		return true // network, TLS, timeouts
@@ -117,6 +120,20 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// errMoved marks a write to an account that was no longer at the DN this
+// reconcile had read it at: renamed, moved or deleted since (by the other
+// instance while partitions moved between them, or by hand). The
+// reconcile runs again and finds it by objectGUID; AD's answer counts
+// against maxAnswerRetries, so an account that keeps vanishing is
+// dead-lettered in the end.
+var errMoved = errors.New("the account moved since it was read")
+
+// moved is AD's "no such object" for a write to an account just read.
+func moved(err error) bool {
+	var le *ldap.Error
+	return errors.As(err, &le) && le.ResultCode == ldap.LDAPResultNoSuchObject
 }
 
 // guidString converts AD's 16 objectGUID bytes to the string form AD and

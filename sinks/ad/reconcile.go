@@ -408,6 +408,7 @@ func (w *work) write(ctx context.Context, person string, p *plan) (int, error) {
 		s.log.Info("dry-run: would write", slog.String("uuid", person), slog.String("ldap", p.String()))
 		return 0, nil
 	}
+	s.failpoint("write")
 	n := 0
 	dn := p.DN
 	if p.NewRDN != "" || p.NewSuperior != "" {
@@ -419,6 +420,9 @@ func (w *work) write(ctx context.Context, person string, p *plan) (int, error) {
 		if err != nil {
 			if retryable(err) {
 				return n, err
+			}
+			if moved(err) {
+				return n, fmt.Errorf("%w: %s: %w", errMoved, dn, err)
 			}
 			s.deadLetter(ctx, person, dn, fmt.Errorf("AD rejected %s: %w", p, err))
 		} else {
@@ -432,6 +436,9 @@ func (w *work) write(ctx context.Context, person string, p *plan) (int, error) {
 	if err := w.modify(ctx, dn, p.Changes); err != nil {
 		if retryable(err) {
 			return n, err
+		}
+		if moved(err) {
+			return n, fmt.Errorf("%w: %s: %w", errMoved, dn, err)
 		}
 		// One attribute may be the culprit: write them one at a time so
 		// the rest still lands, and dead-letter what AD rejects.

@@ -84,7 +84,8 @@ type Sink struct {
 	creates   *outbox.Outbox
 	creator   *creator
 	createsOn atomic.Bool
-	// crash, when set (tests), is called at each failpoint of a create.
+	// crash, when set (tests), is called at each failpoint of a create
+	// and before each reconcile's write ("write").
 	crash   func(point string)
 	limiter *limiter
 	absent  *absentGUIDs

@@ -2,8 +2,11 @@ package ad
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"github.com/os2mo-cdc/mocdc/schema/mo"
 )
@@ -163,4 +166,40 @@ func TestSink(t *testing.T) {
 	w.idle(r2)
 	w.want("doeg", map[string]string{"userAccountControl": "514"})
 	w.want("erfi1", map[string]string{"userAccountControl": "514"})
+}
+
+// TestRenamedUnderfoot: the account is renamed by someone else (the other
+// instance while partitions moved between them, or an administrator)
+// between a reconcile's read and its write. AD answers "no such object"
+// for the old DN; the reconcile runs again, finds the account by
+// objectGUID where it is now and gives it MO's name: no dead letter.
+func TestRenamedUnderfoot(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.seed()
+	var armed, renamed atomic.Bool
+	var dn atomic.Value
+	r := w.startHooked(w.config(), func(p string) {
+		if p != "write" || !armed.Load() || renamed.Swap(true) {
+			return
+		}
+		if err := w.conn.ModifyDN(ldap.NewModifyDNRequest(dn.Load().(string), "CN=Anna Elsewhere", true, "")); err != nil {
+			t.Errorf("rename underfoot: %v", err)
+		}
+	})
+	w.idle(r)
+	w.want("anbe", map[string]string{"cn": "Anna Berg"})
+	dn.Store(w.dn("anbe"))
+	armed.Store(true)
+	w.produce(mo.Person, person(1), "1980-01-01", "", map[string]any{"given_name": "Anna", "surname": "Bjerg", "cpr_number": "0101901111"})
+	w.idle(r)
+	if !renamed.Load() {
+		t.Fatal("the sink wrote nothing for Anna's new surname (the failpoint never ran)")
+	}
+	w.want("anbe", map[string]string{"cn": "Anna Bjerg", "sn": "Bjerg", "displayName": "Anna Bjerg"})
+	for _, d := range w.deadLetters() {
+		if strings.Contains(string(d.Payload), person(1)) {
+			t.Errorf("dead letter for Anna: %s", d.Reason)
+		}
+	}
 }
