@@ -101,7 +101,11 @@ demo:
 	}
 	for _, s := range st.Sinks {
 		if s.Lag == nil || *s.Lag != 0 {
-			t.Errorf("after SIGTERM sink %s has lag %v, want 0 (%s)", s.Name, s.Lag, s.Error)
+			lag := "unknown"
+			if s.Lag != nil {
+				lag = fmt.Sprint(*s.Lag)
+			}
+			t.Errorf("after SIGTERM sink %s has lag %s, want 0 (%s); log:\n%s", s.Name, lag, s.Error, e.tail("run"))
 		}
 		if s.Instances == nil || *s.Instances != 0 {
 			t.Errorf("after SIGTERM sink %s still has %v instance(s) in group %s: it did not leave its group", s.Name, s.Instances, s.Group)
